@@ -1,0 +1,31 @@
+"""kdtext: distil a large transformer text classifier into a small, fast spaCy model."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .base import Augmenter, Student, Tagger, Teacher
+from .data import Dataset, read_labelled, read_soft_labels, read_texts
+from .errors import KdtextError
+from .hookspecs import hookimpl
+from .labels import LabelSpace
+
+try:
+    __version__ = version("kdtext")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Augmenter",
+    "Dataset",
+    "KdtextError",
+    "LabelSpace",
+    "Student",
+    "Tagger",
+    "Teacher",
+    "__version__",
+    "hookimpl",
+    "read_labelled",
+    "read_soft_labels",
+    "read_texts",
+]

@@ -1,0 +1,3 @@
+"""Pieces shared by both implementations (constants and argument checks)."""
+
+from __future__ import annotations

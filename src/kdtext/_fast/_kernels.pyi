@@ -1,0 +1,3 @@
+import numpy as np
+
+def uniform(seed: int, n: int) -> np.ndarray: ...

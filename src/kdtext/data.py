@@ -1,0 +1,318 @@
+"""Reading labelled, unlabelled and soft-labelled examples from JSONL and CSV files.
+
+Every problem is reported as a :class:`kdtext.errors.DataError` naming the file and
+line. Files are streamed: a record is decoded when it is reached, so a corpus of
+millions of lines is never held twice.
+
+Formats, chosen by suffix (``.jsonl``/``.ndjson``/``.json`` or ``.csv``/``.tsv``):
+
+* JSONL: one object per line, ``{"text": "...", "label": "pos"}``; ``label`` may be a
+  list of strings for multi-label tasks. Soft labels: ``{"text": ..., "probs": {"pos": 0.8, "neg": 0.2}}``.
+* CSV/TSV with a header row; a multi-label ``label`` cell holds a JSON list.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import DataError
+from .labels import LabelSpace
+
+JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+CSV_SUFFIXES = {".csv", ".tsv"}
+#: Tolerance for single-label probability rows that must sum to 1.
+SUM_TOLERANCE = 1e-3
+
+
+@dataclass
+class Record:
+    """One input row: its 1-based line number in the file and its fields."""
+
+    line: int
+    data: dict[str, Any]
+
+
+def _decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Lines of a UTF-8 file (BOM and CRLF allowed), numbered from 1."""
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(path, None, "file does not exist") from None
+    except IsADirectoryError:
+        raise DataError(path, None, "is a directory, not a file") from None
+    except OSError as exc:
+        raise DataError(path, None, f"cannot read: {exc.strerror}") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    path, number, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); re-save the file as UTF-8"
+                ) from None
+
+
+def file_format(path: str | os.PathLike) -> str:
+    """``"jsonl"`` or ``"csv"``, from the file's suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    raise DataError(path, None, f"unknown file type {suffix!r}: use .jsonl or .csv")
+
+
+def iter_records(path: str | os.PathLike) -> Iterator[Record]:
+    """Stream the rows of a JSONL or CSV file, skipping blank lines."""
+    path = Path(path)
+    if file_format(path) == "jsonl":
+        for number, line in _decoded_lines(path):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(path, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+            if not isinstance(data, dict):
+                raise DataError(path, number, f"expected a JSON object, got {type(data).__name__}")
+            yield Record(number, data)
+        return
+    csv.field_size_limit(sys.maxsize)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    lines = (line for _, line in _decoded_lines(path))
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise DataError(path, 1, f"invalid CSV header: {exc}") from None
+    header = [name.strip() for name in header]
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(path, reader.line_num, f"invalid CSV: {exc}") from None
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise DataError(path, reader.line_num, f"expected {len(header)} columns as in the header, got {len(row)}")
+        yield Record(reader.line_num, dict(zip(header, row)))
+
+
+def _text_of(path: Path, record: Record, text_field: str) -> str:
+    if text_field not in record.data:
+        raise DataError(path, record.line, f"missing {text_field!r} field")
+    text = record.data[text_field]
+    if not isinstance(text, str):
+        raise DataError(path, record.line, f"{text_field!r} must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise DataError(path, record.line, f"empty {text_field!r}")
+    return text
+
+
+def _label_of(path: Path, record: Record, label_field: str, csv_file: bool) -> str | tuple[str, ...]:
+    if label_field not in record.data:
+        raise DataError(path, record.line, f"missing {label_field!r} field")
+    value = record.data[label_field]
+    if csv_file and isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise DataError(path, record.line, f"{label_field!r} looks like a JSON list but is not valid JSON") from None
+    if isinstance(value, bool) or value is None or isinstance(value, (float, dict)):
+        raise DataError(path, record.line, f"{label_field!r} must be a string or a list of strings, got {json.dumps(value)}")
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            raise DataError(path, record.line, f"empty {label_field!r}")
+        return value
+    if isinstance(value, list):
+        labels = []
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, (str, int)):
+                raise DataError(path, record.line, f"{label_field!r} list must hold strings, got {json.dumps(item)}")
+            labels.append(str(item).strip())
+        return tuple(sorted(set(labels)))
+    raise DataError(path, record.line, f"{label_field!r} must be a string or a list of strings")
+
+
+@dataclass
+class Dataset:
+    """Texts with target rows over a label space.
+
+    ``targets`` is float32 ``(len(texts), len(label_space))``: one-/multi-hot rows for
+    gold data (``soft=False``), probabilities for teacher labels (``soft=True``).
+    ``words``/``spaces``, when set, hold each text already tokenized (as the
+    augmentation engine produces it), so students need not re-tokenize.
+    ``lines`` are the source file's line numbers, for error messages.
+    """
+
+    texts: list[str]
+    targets: np.ndarray
+    label_space: LabelSpace
+    soft: bool = False
+    words: list[list[str]] | None = None
+    spaces: list[list[bool]] | None = None
+    source: str | None = None
+    lines: list[int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.targets = np.asarray(self.targets, dtype=np.float32)
+        if self.targets.shape != (len(self.texts), len(self.label_space)):
+            raise ValueError(
+                f"targets have shape {self.targets.shape}, expected {(len(self.texts), len(self.label_space))}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def where(self, index: int) -> str:
+        """``file:line`` of example ``index`` where known, for error messages."""
+        if self.source and self.lines:
+            return f"{self.source}:{self.lines[index]}"
+        return f"example {index}"
+
+    def gold_labels(self) -> list[str | tuple[str, ...]]:
+        """Each row's label (argmax, or the labels over 0.5 for multi-label)."""
+        return [self.label_space.decode(row) for row in self.targets]
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> "Dataset":
+        idx = [int(i) for i in indices]
+        return Dataset(
+            texts=[self.texts[i] for i in idx],
+            targets=self.targets[idx] if idx else np.zeros((0, len(self.label_space)), np.float32),
+            label_space=self.label_space,
+            soft=self.soft,
+            words=None if self.words is None else [self.words[i] for i in idx],
+            spaces=None if self.spaces is None else [self.spaces[i] for i in idx],
+            source=self.source,
+            lines=None if self.lines is None else [self.lines[i] for i in idx],
+        )
+
+    @classmethod
+    def from_labels(
+        cls, texts: Sequence[str], labels: Sequence[str | Sequence[str]], label_space: LabelSpace | None = None
+    ) -> "Dataset":
+        """A gold dataset from parallel texts and labels (label space inferred if not given)."""
+        space = label_space or LabelSpace.infer(labels)
+        targets = np.stack([space.encode(label) for label in labels]) if labels else np.zeros((0, len(space)), np.float32)
+        return cls(list(texts), targets, space)
+
+
+def read_texts(path: str | os.PathLike, text_field: str = "text") -> list[str]:
+    """The texts of a JSONL or CSV file (other fields ignored)."""
+    path = Path(path)
+    return [_text_of(path, record, text_field) for record in iter_records(path)]
+
+
+def read_labelled(
+    path: str | os.PathLike,
+    label_space: LabelSpace | None = None,
+    *,
+    text_field: str = "text",
+    label_field: str = "label",
+    allow_empty: bool = False,
+) -> Dataset:
+    """A gold dataset from a JSONL or CSV file with ``text`` and ``label`` fields.
+
+    With ``label_space`` given, a label outside it is an error on its line; without,
+    the space is inferred from this file.
+    """
+    path = Path(path)
+    csv_file = file_format(path) == "csv"
+    texts: list[str] = []
+    labels: list[str | tuple[str, ...]] = []
+    lines: list[int] = []
+    for record in iter_records(path):
+        texts.append(_text_of(path, record, text_field))
+        label = _label_of(path, record, label_field, csv_file)
+        if label_space is not None:
+            names = [label] if isinstance(label, str) else label
+            for name in names:
+                if name not in label_space.labels:
+                    raise DataError(
+                        path, record.line, f"label {name!r} is not among the training labels ({', '.join(label_space.labels)})"
+                    )
+            if not label_space.multilabel and not isinstance(label, str):
+                if len(label) != 1:
+                    raise DataError(path, record.line, f"single-label task, but {label_field!r} lists {len(label)} labels")
+                label = label[0]
+        labels.append(label)
+        lines.append(record.line)
+    if not texts and not allow_empty:
+        raise DataError(path, None, "no examples in the file")
+    if label_space is None:
+        if not labels:
+            raise DataError(path, None, "no examples in the file")
+        try:
+            label_space = LabelSpace.infer(labels)
+        except Exception as exc:
+            raise DataError(path, None, str(exc)) from None
+    dataset = Dataset.from_labels(texts, labels, label_space)
+    dataset.source, dataset.lines = str(path), lines
+    return dataset
+
+
+def probs_row(path: Path, line: int, probs: Any, label_space: LabelSpace) -> np.ndarray:
+    """Validate one ``{"label": p}`` mapping against the label space; returns the row."""
+    if not isinstance(probs, dict):
+        raise DataError(path, line, "'probs' must be an object mapping each label to its probability")
+    row = np.zeros(len(label_space), dtype=np.float32)
+    for name, p in probs.items():
+        if name not in label_space.labels:
+            raise DataError(path, line, f"unknown label {name!r} in 'probs'; known labels: {', '.join(label_space.labels)}")
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not np.isfinite(p):
+            raise DataError(path, line, f"probability of {name!r} must be a finite number, got {json.dumps(p)}")
+        if not 0.0 <= p <= 1.0:
+            raise DataError(path, line, f"probability of {name!r} is {p}, outside [0, 1]")
+        row[label_space.labels.index(name)] = p
+    missing = [name for name in label_space.labels if name not in probs]
+    if missing:
+        raise DataError(path, line, f"'probs' lacks label(s) {', '.join(map(repr, missing))}")
+    if not label_space.multilabel and abs(float(row.sum()) - 1.0) > SUM_TOLERANCE:
+        raise DataError(path, line, f"probabilities sum to {row.sum():.4f}, not 1, in a single-label task")
+    return row
+
+
+def read_soft_labels(path: str | os.PathLike, label_space: LabelSpace, *, text_field: str = "text") -> Dataset:
+    """Soft labels (``{"text": ..., "probs": {label: p}}`` per line) as a soft dataset."""
+    path = Path(path)
+    texts: list[str] = []
+    rows: list[np.ndarray] = []
+    lines: list[int] = []
+    for record in iter_records(path):
+        texts.append(_text_of(path, record, text_field))
+        if "probs" not in record.data:
+            raise DataError(path, record.line, "missing 'probs' field")
+        probs = record.data["probs"]
+        if isinstance(probs, str):  # CSV cell
+            try:
+                probs = json.loads(probs)
+            except json.JSONDecodeError:
+                raise DataError(path, record.line, "'probs' is not valid JSON") from None
+        rows.append(probs_row(path, record.line, probs, label_space))
+        lines.append(record.line)
+    if not texts:
+        raise DataError(path, None, "no examples in the file")
+    return Dataset(texts, np.stack(rows), label_space, soft=True, source=str(path), lines=lines)
+
+
+def soft_label_rows(texts: Iterable[str], probs: np.ndarray, label_space: LabelSpace) -> Iterator[dict[str, Any]]:
+    """JSONL rows ``{"text", "probs"}`` for soft labels, the inverse of :func:`read_soft_labels`."""
+    for text, row in zip(texts, probs):
+        yield {"text": text, "probs": {name: float(p) for name, p in zip(label_space.labels, row)}}
