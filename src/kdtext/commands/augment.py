@@ -1,7 +1,46 @@
-"""Commands of this area (filled in by its issue)."""
+"""``kdtext augment``: make synthetic examples from a file of texts."""
 
 from __future__ import annotations
 
+from pathlib import Path
 
-def register(cli):
-    pass
+import click
+
+
+def register(cli: click.Group) -> None:
+    @cli.command(name="augment")
+    @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="JSONL file to write.")
+    @click.option("--augmenter", default="tang", show_default=True, help="Augmenter name (see `kdtext plugins`).")
+    @click.option("--n", "n", type=click.IntRange(min=0), default=None, help="Examples to make [default: all that n_iter rounds give].")
+    @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: the same seed gives the same file.")
+    @click.option("--lang", default="en", show_default=True, help="Language of the texts (spaCy code: en, fr, de, es, it, nl...).")
+    @click.option("--tagger", default="auto", show_default=True, help="POS tagger for same-POS replacement (see `kdtext taggers`).")
+    @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Augmenter parameter, e.g. p_mask=0.15 (repeatable).")
+    @click.option("--text-field", default="text", show_default=True, help="Field (or CSV column) holding the text.")
+    @click.option("--quiet", is_flag=True, help="No progress bars.")
+    def augment_command(
+        input_path: Path, output: Path, augmenter: str, n: int | None, seed: int, lang: str,
+        tagger: str, params: tuple[str, ...], text_field: str, quiet: bool,
+    ) -> None:  # fmt: skip
+        """Make synthetic examples from the texts of INPUT (JSONL or CSV with a `text` field).
+
+        Writes OUTPUT as JSONL, one `{"text", "source", "augmenter"}` object per line, where
+        `source` is the 0-based position of the text in INPUT. Empty texts and texts of one
+        token are skipped and counted in the summary; a missing field, bytes that are not
+        UTF-8 or a text over 100,000 characters stop the run with the file and line.
+
+        \b
+        Example:
+            kdtext augment train.jsonl -o synthetic.jsonl --augmenter tang --n 60000 --param p_mask=0.15
+        """
+        from ..augment import augment_file
+        from ..cli import parse_params
+
+        summary = augment_file(
+            input_path, output, augmenter=augmenter, n=n, seed=seed, lang=lang, tagger=tagger,
+            params=parse_params(params), text_field=text_field, progress=not quiet,
+        )  # fmt: skip
+        for note in summary["notes"]:
+            click.echo(f"note: {note}", err=True)
+        click.echo(summary["line"])

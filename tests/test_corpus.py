@@ -1,0 +1,134 @@
+"""TokenizedCorpus: building, spacing, sentences, tags, views, saving and bad texts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kdtext.corpus import CorpusBuilder, TokenizedCorpus
+from kdtext.errors import ConfigError, DataError, KdtextError
+
+TEXTS = [
+    "The movie was great!  I don't know.\n\nIt's fine.",
+    "",
+    "Hi",
+    "  A gripping, well-acted thriller (2002).  ",
+]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> TokenizedCorpus:
+    return TokenizedCorpus.from_texts(TEXTS, lang="en", tagger=None)
+
+
+def test_layout_and_spacing(corpus):
+    assert corpus.n_docs == 4 and not corpus.tagged
+    assert corpus.words.dtype == np.int32 and corpus.spaces.dtype == np.uint8 and corpus.doc_offsets.dtype == np.int64
+    assert corpus.doc_lengths().tolist() == [14, 0, 1, 11]
+    # whitespace runs become one space; glued punctuation stays glued
+    assert corpus.doc_text(0) == "The movie was great! I don't know. It's fine."
+    assert corpus.doc_text(3) == "A gripping, well-acted thriller (2002)."
+    assert corpus.doc_words(0)[:9] == ["The", "movie", "was", "great", "!", "I", "do", "n't", "know"]
+    assert corpus.doc_spaces(2) == [False]
+    assert corpus.doc_text(1) == ""
+
+
+def test_sentence_starts(corpus):
+    starts = corpus.sent_starts[corpus.doc_offsets[0] : corpus.doc_offsets[1]]
+    words = corpus.doc_words(0)
+    assert [words[i] for i in np.flatnonzero(starts)] == ["The", "I", "It"]
+
+
+def test_vocabulary_is_shared(corpus):
+    assert len(set(corpus.vocab)) == len(corpus.vocab)
+    assert corpus.word_id("great") is not None and corpus.word_id("nope") is None
+    vocab, mask = corpus.vocab_with("[MASK]")
+    assert vocab[mask] == "[MASK]" and len(corpus.vocab) == mask
+    assert corpus.vocab_with("[MASK]")[0] is vocab  # made once
+
+
+def test_tags_from_a_tagger_and_from_spacy_docs():
+    tagged = TokenizedCorpus.from_texts(["The film was good."], lang="en", tagger="brill")
+    assert tagged.tagged and tagged.tagger == "brill"
+    assert tagged.doc_tags(0) == ["DET", "NOUN", "AUX", "ADJ", "PUNCT"]
+    import spacy
+    from spacy.tokens import Doc
+
+    nlp = spacy.blank("en")
+    doc = Doc(nlp.vocab, words=["Good", "fun", "!"], spaces=[True, False, False], pos=["ADJ", "NOUN", "PUNCT"])
+    from_doc = TokenizedCorpus.from_texts([doc], lang="en", tagger=None)
+    assert from_doc.doc_text(0) == "Good fun!" and from_doc.doc_tags(0) == ["ADJ", "NOUN", "PUNCT"]
+
+
+def test_pos_table_counts(corpus):
+    c = TokenizedCorpus.from_word_lists([["a", "b", "a"], ["a", "c"]], tags=[["X", "Y", "X"], ["Z", "X"]])
+    table = c.pos_table()
+    x = c.tag_names.index("X")
+    words = [c.vocab[w] for w in table.words_of(x)]
+    seg = table.cum[table.offsets[x] : table.offsets[x + 1]]
+    assert dict(zip(words, np.diff(np.concatenate([[0], seg])).tolist())) == {"a": 2, "c": 1}
+    z = c.tag_names.index("Z")
+    assert [c.vocab[w] for w in table.words_of(z)] == ["a"]
+
+
+def test_save_and_load_roundtrip(tmp_path, corpus):
+    corpus.save(tmp_path / "c")
+    loaded = TokenizedCorpus.load(tmp_path / "c")
+    assert isinstance(loaded.words, np.memmap)
+    assert loaded.fingerprint() == corpus.fingerprint()
+    assert [loaded.doc_text(i) for i in range(4)] == [corpus.doc_text(i) for i in range(4)]
+    eager = TokenizedCorpus.load(tmp_path / "c", mmap=False)
+    assert not isinstance(eager.words, np.memmap) and eager.fingerprint() == corpus.fingerprint()
+
+
+def test_damaged_directory_is_a_clear_error(tmp_path, corpus):
+    with pytest.raises(KdtextError, match="not a kdtext corpus"):
+        TokenizedCorpus.load(tmp_path)
+    corpus.save(tmp_path / "c")
+    (tmp_path / "c" / "words.bin").write_bytes(b"\x00" * 6)
+    with pytest.raises(KdtextError, match="damaged"):
+        TokenizedCorpus.load(tmp_path / "c")
+
+
+def test_views_keep_global_indices(corpus):
+    view = corpus.docs(2, 4)
+    assert view.n_docs == 2 and view.doc_base == 2 and view.doc_text(1) == corpus.doc_text(3)
+    shards = corpus.shards(3)
+    assert [s.doc_base for s in shards] == [0, 1, 3] and sum(s.n_docs for s in shards) == 4
+    assert [c.n_docs for c in corpus.iter_chunks(3)] == [3, 1]
+    assert view.pos_table() is corpus.pos_table()
+
+
+def test_streaming_builder_writes_the_same_corpus(tmp_path, corpus):
+    builder = CorpusBuilder("en", tagger=None, batch_size=2, path=tmp_path / "s")
+    builder.add(TEXTS)
+    streamed = builder.build()
+    assert isinstance(streamed.words, np.memmap)
+    assert streamed.fingerprint() == corpus.fingerprint()
+
+
+def test_cache_dir_reuses_a_built_corpus(tmp_path):
+    a = TokenizedCorpus.from_texts(["One text here.", "Another one."], tagger=None, cache_dir=tmp_path)
+    (entry,) = tmp_path.iterdir()
+    b = TokenizedCorpus.from_texts(["One text here.", "Another one."], tagger=None, cache_dir=tmp_path)
+    assert isinstance(b.words, np.memmap) and b.fingerprint() == a.fingerprint()
+    TokenizedCorpus.from_texts(["Different."], tagger=None, cache_dir=tmp_path)
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_bad_texts_name_file_and_line():
+    with pytest.raises(DataError, match=r"^in\.jsonl:7: text is 100,001 characters long"):
+        TokenizedCorpus.from_texts(["ok", "a" * 100_001], tagger=None, source="in.jsonl", lines=[3, 7])
+    with pytest.raises(DataError, match=r"^text 2: a text must be a string, got int"):
+        TokenizedCorpus.from_texts(["ok", 5], tagger=None)
+    with pytest.raises(DataError, match="lone surrogate"):
+        TokenizedCorpus.from_texts(["bad \udcff byte"], tagger=None)
+
+
+def test_unknown_language_and_missing_tagger():
+    with pytest.raises(ConfigError, match="unknown language 'zz'"):
+        TokenizedCorpus.from_texts(["text"], lang="zz", tagger=None)
+    # a language spaCy tokenizes but no tagger tags: auto leaves it untagged, a name is an error
+    assert not TokenizedCorpus.from_texts(["Hej där."], lang="sv", tagger="auto").tagged
+    with pytest.raises(ConfigError, match="cannot tag language 'sv'"):
+        TokenizedCorpus.from_texts(["Hej där."], lang="sv", tagger="brill")
