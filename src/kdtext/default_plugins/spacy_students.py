@@ -1,5 +1,16 @@
-"""Built-in plugin module (filled in by its issue)."""
+"""Built-in students ``spacy-cnn`` and ``spacy-bow``: spaCy text classifiers trained on soft labels.
+
+Importing this module is cheap: spaCy is imported only when a student is built.
+"""
 
 from __future__ import annotations
 
-from ..hookspecs import hookimpl  # noqa: F401
+from ..hookspecs import hookimpl
+
+
+@hookimpl
+def register_students(register):
+    from ..student.spacy_student import SpacyBOWStudent, SpacyCNNStudent
+
+    register("spacy-cnn", SpacyCNNStudent)
+    register("spacy-bow", SpacyBOWStudent)
