@@ -1,7 +1,188 @@
-"""Commands of this area (filled in by its issue)."""
+"""``kdtext train-teacher`` and ``kdtext label``: finetune a teacher; label examples with it."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
 
-def register(cli):
-    pass
+import click
+
+from ..errors import ConfigError, DataError
+
+
+def _build_teacher(name: str, params: dict[str, Any]) -> Any:
+    from ..plugins import get_teacher
+
+    cls = get_teacher(name)
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise ConfigError(f"teacher {name!r} does not take these parameters: {exc}") from None
+
+
+def register(cli: click.Group) -> None:
+    @cli.command(name="train-teacher")
+    @click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False), help="Training data: JSONL or CSV with text and label.")
+    @click.option("--dev", "dev_path", type=click.Path(dir_okay=False), help="Dev data for early stopping (the best epoch is kept).")
+    @click.option("--model", "model", required=True, help="Base model: a local Hugging Face directory (or a hub name where reachable).")
+    @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory to write the finetuned teacher to.")
+    @click.option("--teacher", "teacher_name", default="bert", show_default=True, help="Teacher plugin.")
+    @click.option("--epochs", type=int, help="Epochs (default 3).")
+    @click.option("--lr", type=float, help="Peak learning rate (default 5e-5; 2e-5 to 3e-5 for base-sized models).")
+    @click.option("--batch-size", type=int, help="Examples per training step (default 32).")
+    @click.option("--max-length", type=int, help="Tokens per example (default: 99th percentile of the training texts).")
+    @click.option("--seed", type=int, help="Random seed (default 0).")
+    @click.option("--device", help="auto (default: CUDA when available), cpu, cuda or cuda:N.")
+    @click.option("--param", "raw_params", multiple=True, metavar="NAME=VALUE", help="Any other teacher parameter (repeatable).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the training figures as JSON.")
+    def train_teacher(
+        train_path: str,
+        dev_path: str | None,
+        model: str,
+        output: str,
+        teacher_name: str,
+        epochs: int | None,
+        lr: float | None,
+        batch_size: int | None,
+        max_length: int | None,
+        seed: int | None,
+        device: str | None,
+        raw_params: tuple[str, ...],
+        as_json: bool,
+    ) -> None:
+        """Finetune a teacher on gold data and save it (a standard Hugging Face directory).
+
+        \b
+        Example:
+            kdtext train-teacher --train train.jsonl --dev dev.jsonl \\
+                --model path/to/all-MiniLM-L6-v2 -o runs/teacher
+        """
+        from ..cli import parse_params
+        from ..data import read_labelled
+
+        params = parse_params(raw_params)
+        given = {"model": model, "epochs": epochs, "lr": lr, "batch_size": batch_size, "max_length": max_length, "seed": seed, "device": device}
+        params.update({key: value for key, value in given.items() if value is not None})
+        train = read_labelled(train_path)
+        dev = read_labelled(dev_path, train.label_space) if dev_path else None
+        teacher = _build_teacher(teacher_name, params)
+        figures = teacher.fit(train, dev)
+        teacher.save(output)
+        if as_json:
+            click.echo(json.dumps({"output": output, "size_bytes": teacher.size_bytes(), **figures}, indent=2, default=str))
+            return
+        parts = [f"trained teacher {teacher_name!r} on {len(train)} examples ({train.label_space.task}: {', '.join(train.label_space.labels)})"]
+        if figures.get("dev_metric") is not None:
+            parts.append(f"best epoch {figures.get('best_epoch')}: dev {figures.get('dev_metric_name', 'score')} {figures['dev_metric']:.4f}")
+        if figures.get("train_seconds") is not None:
+            parts.append(f"{figures['train_seconds']:.1f} s")
+        if figures.get("n_truncated"):
+            parts.append(f"{figures['n_truncated']} training texts truncated to {figures.get('max_length')} tokens")
+        click.echo("; ".join(parts) + f" -> {output}")
+
+    @cli.command(name="label")
+    @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="JSONL to write: one row per input row, in input order.")
+    @click.option("--teacher", "teacher_name", default="bert", show_default=True, help="Teacher plugin.")
+    @click.option("--model", "model", required=True, help="The teacher: a directory from train-teacher (for 'file': the soft-label file).")
+    @click.option("--batch-tokens", type=int, help="Padded tokens per batch (default 8192 on CPU, 65536 on CUDA).")
+    @click.option("--device", help="auto (default: CUDA when available), cpu, cuda or cuda:N.")
+    @click.option("--quantize", type=click.Choice(["int8"]), help="Dynamic int8 quantization on CPU (agreement with fp32 is reported).")
+    @click.option("--agreement-sample", type=int, default=256, show_default=True, help="With --quantize: examples also labelled in fp32 to report the agreement (0: skip).")
+    @click.option("--logits", "with_logits", is_flag=True, help="Also write the raw scores before softmax/sigmoid.")
+    @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Label cache directory: known examples are free; an interrupted job resumes.")
+    @click.option("--text-field", default="text", show_default=True, help="Name of the text field/column.")
+    @click.option("--no-progress", is_flag=True, help="No progress bar.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+    def label_command(
+        input_path: str,
+        output: str,
+        teacher_name: str,
+        model: str,
+        batch_tokens: int | None,
+        device: str | None,
+        quantize: str | None,
+        agreement_sample: int,
+        with_logits: bool,
+        cache_dir: str | None,
+        text_field: str,
+        no_progress: bool,
+        as_json: bool,
+    ) -> None:
+        """Label INPUT (JSONL or CSV with a text field) with a teacher's probabilities.
+
+        \b
+        Writes {"text": ..., "probs": {"<label>": p, ...}} per line (plus "logits" with
+        --logits), one row per input row in input order, atomically.
+        Example:
+            kdtext label synthetic.jsonl -o soft.jsonl --model runs/teacher --cache runs/cache
+        """
+        import time
+
+        from ..data import read_texts
+        from ..io import write_jsonl
+        from ..plugins import get_teacher
+
+        texts = read_texts(input_path, text_field=text_field)
+        if not texts:
+            raise DataError(input_path, None, "no examples in the file")
+        cls = get_teacher(teacher_name)
+        teacher = cls.load(model)
+        summary: dict[str, Any]
+        if hasattr(teacher, "label"):
+            result = teacher.label(
+                texts,
+                cache_dir=cache_dir,
+                batch_tokens=batch_tokens,
+                device=device,
+                quantize=quantize,
+                progress=not no_progress,
+            )
+            summary = result.summary()
+            labels = list(teacher.label_space.labels)
+            if quantize and agreement_sample > 0:
+                sample = min(agreement_sample, len(texts))
+                reference = teacher.label(texts[:sample], device="cpu", batch_tokens=batch_tokens, progress=False)
+                summary["int8_agreement"] = round(
+                    float((reference.probs.argmax(1) == result.probs[:sample].argmax(1)).mean()), 4
+                )
+                summary["int8_max_abs_prob_diff"] = round(float(abs(reference.probs - result.probs[:sample]).max()), 5)
+                summary["agreement_sample"] = sample
+            rows = result.rows(texts, labels, logits=with_logits)
+        else:
+            for flag, value in (("--batch-tokens", batch_tokens), ("--device", device), ("--quantize", quantize), ("--cache", cache_dir)):
+                if value is not None:
+                    raise ConfigError(f"teacher {teacher_name!r} does not take {flag}")
+            started = time.perf_counter()
+            probs = teacher.predict_proba(texts)
+            try:
+                logit_rows = teacher.predict_logits(texts) if with_logits else None
+            except NotImplementedError:
+                raise ConfigError(f"teacher {teacher_name!r} has no logits; leave out --logits") from None
+            seconds = time.perf_counter() - started
+            labels = list(teacher.label_space.labels)
+            summary = {"examples": len(texts), "truncated": 0, "cache_hits": 0, "seconds": round(seconds, 3),
+                       "examples_per_second": round(len(texts) / seconds, 1) if seconds > 0 else None}
+
+            def plain_rows() -> Any:
+                for i, text in enumerate(texts):
+                    row: dict[str, Any] = {"text": text, "probs": {n: float(p) for n, p in zip(labels, probs[i])}}
+                    if logit_rows is not None:
+                        row["logits"] = {n: float(v) for n, v in zip(labels, logit_rows[i])}
+                    yield row
+
+            rows = plain_rows()
+        write_jsonl(output, rows)
+        summary["output"] = str(Path(output))
+        if as_json:
+            click.echo(json.dumps(summary, indent=2))
+            return
+        line = (
+            f"labelled {summary['examples']} examples ({summary['truncated']} truncated, "
+            f"{summary['cache_hits']} from cache) in {summary['seconds']:.1f} s: "
+            f"{summary['examples_per_second']} examples/s"
+        )
+        if "int8_agreement" in summary:
+            line += f"; int8 agrees with fp32 on {summary['int8_agreement']:.1%} of {summary['agreement_sample']} examples"
+        click.echo(f"{line} -> {output}")

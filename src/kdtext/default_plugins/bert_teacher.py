@@ -1,5 +1,16 @@
-"""Built-in plugin module (filled in by its issue)."""
+"""Built-in teacher ``bert``: finetune any Hugging Face encoder and label with it fast.
+
+The class lives in :mod:`kdtext.teacher.bert`, which imports torch and transformers
+only inside the methods that use them, so registering it keeps ``kdtext --help`` fast.
+"""
 
 from __future__ import annotations
 
-from ..hookspecs import hookimpl  # noqa: F401
+from ..hookspecs import hookimpl
+
+
+@hookimpl
+def register_teachers(register):
+    from ..teacher.bert import BertTeacher
+
+    register("bert", BertTeacher)

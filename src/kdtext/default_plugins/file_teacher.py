@@ -1,5 +1,12 @@
-"""Built-in plugin module (filled in by its issue)."""
+"""Built-in teacher ``file``: soft labels from a JSONL/CSV file, any external model as teacher."""
 
 from __future__ import annotations
 
-from ..hookspecs import hookimpl  # noqa: F401
+from ..hookspecs import hookimpl
+
+
+@hookimpl
+def register_teachers(register):
+    from ..teacher.file import FileTeacher
+
+    register("file", FileTeacher)

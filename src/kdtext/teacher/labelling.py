@@ -1,0 +1,200 @@
+"""Soft-label generation: tokenize (or take ids), skip what the cache knows, batch the rest.
+
+:func:`label` is what ``BertTeacher.label`` runs. The order of the output always
+equals the order of the input, whatever order the batches ran in.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError
+from .cache import LabelCache, sequence_keys
+from .device import resolve_device, use_all_cores
+from .inference import BatchedInference, default_batch_tokens
+from .validate import check_logits, check_teacher_output
+
+if TYPE_CHECKING:
+    from ..data import Dataset
+    from .bert import BertTeacher
+
+
+@dataclass
+class LabelResult:
+    """Soft labels for a list of examples, in input order, and how they were obtained.
+
+    ``probs`` and ``logits`` are float32 ``(n, n_labels)``; ``seconds`` is wall time of
+    the whole call (tokenization, cache and model), so ``examples_per_second`` is the
+    end-to-end rate.
+    """
+
+    probs: np.ndarray
+    logits: np.ndarray
+    n_truncated: int
+    n_cached: int
+    n_computed: int
+    seconds: float
+    device: str
+    variant: str
+    batch_tokens: int
+    n_oom_halvings: int = 0
+    padding_ratio: float = 1.0
+
+    def __len__(self) -> int:
+        return len(self.probs)
+
+    @property
+    def examples_per_second(self) -> float:
+        return len(self.probs) / self.seconds if self.seconds > 0 else float("inf")
+
+    def summary(self) -> dict[str, Any]:
+        """The figures of this run, for reports and ``--json`` output."""
+        return {
+            "examples": len(self.probs),
+            "truncated": self.n_truncated,
+            "cache_hits": self.n_cached,
+            "computed": self.n_computed,
+            "seconds": round(self.seconds, 3),
+            "examples_per_second": round(self.examples_per_second, 1),
+            "device": self.device,
+            "variant": self.variant,
+            "batch_tokens": self.batch_tokens,
+            "oom_halvings": self.n_oom_halvings,
+            "padding_ratio": round(self.padding_ratio, 3),
+        }
+
+    def rows(self, texts: Sequence[str], labels: Sequence[str], *, logits: bool = False) -> Iterator[dict[str, Any]]:
+        """JSONL rows ``{"text", "probs"[, "logits"]}``, each a mapping label -> value."""
+        for i, text in enumerate(texts):
+            row: dict[str, Any] = {"text": text, "probs": {name: float(p) for name, p in zip(labels, self.probs[i])}}
+            if logits:
+                row["logits"] = {name: float(v) for name, v in zip(labels, self.logits[i])}
+            yield row
+
+    def to_dataset(self, texts: Sequence[str], label_space: Any) -> "Dataset":
+        """A soft :class:`kdtext.data.Dataset` of these probabilities."""
+        from ..data import Dataset
+
+        return Dataset(list(texts), self.probs, label_space, soft=True)
+
+
+def label(
+    teacher: "BertTeacher",
+    texts: Sequence[str] | None = None,
+    ids: Sequence[Sequence[int] | np.ndarray] | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    batch_tokens: int | None = None,
+    max_batch_size: int | None = None,
+    device: Any = None,
+    quantize: str | None = None,
+    precision: str = "auto",
+    progress: bool = True,
+    with_special_tokens: bool = True,
+    flush_every: int = 4096,
+    flush_seconds: float = 30.0,
+) -> LabelResult:
+    """Probabilities and logits for ``texts`` or pre-tokenized ``ids`` (exactly one of them).
+
+    See :meth:`kdtext.teacher.bert.BertTeacher.label` for the parameters.
+    """
+    if (texts is None) == (ids is None):
+        raise ConfigError("label() takes texts or ids (one of them)")
+    started = time.perf_counter()
+    if texts is not None:
+        if isinstance(texts, str):
+            raise ConfigError("label() takes a list of texts, not one string")
+        seqs, n_truncated = teacher.encode(texts)
+    else:
+        seqs, n_truncated = teacher.prepare_ids(ids, with_special_tokens=with_special_tokens)  # type: ignore[arg-type]
+    space = teacher.label_space
+    assert space is not None
+    n, k = len(seqs), len(space)
+    torch_device = resolve_device(device if device is not None else teacher.params.get("device"))
+    if torch_device.type == "cpu":
+        use_all_cores(teacher.params.get("num_threads"))
+    model, variant, autocast_dtype = teacher.inference_model(torch_device, quantize=quantize, precision=precision)
+    if batch_tokens is None:
+        batch_tokens = teacher.params.get("batch_tokens") or default_batch_tokens(torch_device)
+    budget = int(batch_tokens)
+    if budget < 1:
+        raise ConfigError(f"batch_tokens must be a positive number of tokens, got {budget}")
+    teacher_name = f"teacher {teacher.name!r}"
+
+    def where(i: int) -> str:
+        if texts is not None:
+            text = texts[i]
+            return f"example {i} ({text[:40] + '...' if len(text) > 40 else text!r})"
+        return f"example {i}"
+
+    logits = np.zeros((n, k), dtype=np.float32)
+    # Identical inputs (common among synthetic examples) are computed once.
+    keys = sequence_keys(seqs)
+    if n:
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    else:
+        first, inverse = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    known = np.zeros(len(first), dtype=bool)
+    unique_logits = np.zeros((len(first), k), dtype=np.float32)
+    cache = None
+    if cache_dir is not None:
+        namespace = f"{teacher.fingerprint()}-{variant}"
+        caches = getattr(teacher, "_caches", {})
+        cache = caches.get((str(cache_dir), namespace))
+        if cache is None:
+            cache = caches[(str(cache_dir), namespace)] = LabelCache(cache_dir, namespace, k)
+        known, unique_logits = cache.lookup(keys[first])
+    n_cached = int(np.count_nonzero(known[inverse])) if n else 0
+    todo = np.flatnonzero(~known)
+    runner = BatchedInference(
+        model,
+        torch_device,
+        pad_id=teacher.pad_id,
+        batch_tokens=budget,
+        max_batch_size=max_batch_size,
+        autocast_dtype=autocast_dtype,
+        flush_every=flush_every,
+        flush_seconds=flush_seconds,
+    )
+
+    def on_done(local: np.ndarray, out: np.ndarray) -> None:
+        unique_rows = todo[local]
+        check_logits(out, teacher=teacher_name, where=lambda j: where(int(first[unique_rows[j]])))
+        unique_logits[unique_rows] = out
+        if cache is not None:
+            cache.add(keys[first[unique_rows]], out)
+
+    bar = None
+    if progress and len(todo):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), unit="ex", desc="labelling", file=sys.stderr, dynamic_ncols=True, leave=False)
+    try:
+        stats = runner.run([seqs[int(first[u])] for u in todo], on_done, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if n:
+        logits = unique_logits[inverse]
+    probs = teacher.activation(logits)
+    probs = check_teacher_output(probs, n, space, teacher=teacher_name, where=where)
+    return LabelResult(
+        probs=probs,
+        logits=logits,
+        n_truncated=n_truncated,
+        n_cached=n_cached,
+        n_computed=int(len(todo)),
+        seconds=time.perf_counter() - started,
+        device=str(torch_device),
+        variant=variant,
+        batch_tokens=runner.batch_tokens,
+        n_oom_halvings=stats.n_oom_halvings,
+        padding_ratio=stats.padding_ratio,
+    )
