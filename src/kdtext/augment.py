@@ -455,6 +455,11 @@ class TeacherIdEmitter:
     of several words (about one per sentence) is tokenized once when first seen and then
     looked up by a 64-bit hash of its word ids. Special tokens come from the tokenizer's
     own post-processor (``tokenizer("a")`` compared with the same without special tokens).
+
+    A tokenizer for which that rule does not hold (see :func:`emission_problem`: no
+    pre-tokenizer, SentencePiece without splitting at spaces, a normalizer that strips)
+    is handled by re-tokenizing the texts instead; ``fallback`` then says why, and a
+    warning says so once.
     """
 
     def __init__(self, tokenizer: Any, vocab: list[str]):
@@ -463,6 +468,13 @@ class TeacherIdEmitter:
         self.tokenizer = tokenizer
         self.vocab = vocab
         self.vocab_size = len(vocab)
+        self.fallback = emission_problem(tokenizer, vocab)
+        if self.fallback is not None:
+            _warn_once(
+                f"teacher ids for {type(tokenizer).__name__} are made by re-tokenizing the synthetic texts "
+                f"(slower, same ids): {self.fallback}"
+            )
+            return
         full = list(tokenizer("a")["input_ids"])
         bare = list(tokenizer("a", add_special_tokens=False)["input_ids"])
         self.prefix, self.suffix = _split_specials(full, bare)
@@ -522,6 +534,8 @@ class TeacherIdEmitter:
 
     def emit(self, synthetic: SyntheticSet) -> TokenIds:
         """The input ids of every example of ``synthetic`` (whose vocabulary must be this emitter's)."""
+        if self.fallback is not None:
+            return self._retokenize(synthetic)
         V = self.vocab_size
         words = synthetic.words.astype(np.int64)
         spaces = synthetic.spaces
@@ -565,6 +579,19 @@ class TeacherIdEmitter:
         seg_ex_off = np.concatenate([[0], np.cumsum(seg_per_ex)])
         return TokenIds(ids.astype(np.int32, copy=False), out_off_seg[seg_ex_off].astype(np.int64))
 
+    def _retokenize(self, synthetic: SyntheticSet, batch: int = 8192) -> TokenIds:
+        """What :meth:`emit` gives, by running the tokenizer on the texts (batch by batch)."""
+        rows: list[np.ndarray] = []
+        texts = synthetic.iter_texts()
+        while True:
+            part = [text for _, text in zip(range(batch), texts)]
+            if not part:
+                break
+            rows.extend(np.asarray(ids, dtype=np.int32) for ids in self.tokenizer(part)["input_ids"])
+        lengths = np.asarray([r.shape[0] for r in rows], dtype=np.int64)
+        ids = np.concatenate(rows) if rows else np.zeros(0, np.int32)
+        return TokenIds(ids, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
     def _multi_rows(
         self, words: np.ndarray, chunk_pos: np.ndarray, chunk_len: np.ndarray, first_ctx: np.ndarray, multi: np.ndarray
     ) -> np.ndarray:
@@ -593,6 +620,102 @@ class TeacherIdEmitter:
             self._chunk_keys, self._chunk_rows = keys[order], vals[order]
             where = np.searchsorted(self._chunk_keys, h)
         return self._chunk_rows[where]
+
+
+# Pre-tokenizers that cut a text at every space (so no sub-word spans one), and those that
+# may come before them in a Sequence because they only cut within a run of non-spaces.
+_SPLITS_AT_SPACES = {"BertPreTokenizer", "Whitespace", "WhitespaceSplit"}
+_LOCAL_SPLITTERS = {"Punctuation", "Digits"}
+
+
+def _parts(state: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The components of a (possibly nested) Sequence of the tokenizers library, in order."""
+    if state.get("type") == "Sequence":
+        return [leaf for part in state.get(key, []) for leaf in _parts(part, key)]
+    return [state]
+
+
+def _state(component: Any) -> dict[str, Any] | None:
+    try:
+        return json.loads(component.__getstate__())
+    except Exception:  # an object of a tokenizers version that does not serialize this way
+        return None
+
+
+def emission_problem(tokenizer: Any, vocab: Sequence[str] = ()) -> str | None:
+    """Why :class:`TeacherIdEmitter` cannot build ``tokenizer``'s ids from chunks, or None when it can.
+
+    The emitter tokenizes each space-separated chunk on its own, which gives the
+    tokenizer's own ids only when (1) its pre-tokenizer cuts the text at every space
+    before anything looks across one: WordPiece's ``BertPreTokenizer`` / ``Whitespace``,
+    SentencePiece's ``Metaspace`` with ``split`` on (XLM-R, mDeBERTa), byte-level BPE's
+    ``ByteLevel`` with its regex (RoBERTa, GPT-2); (2) its normalizer does not strip or
+    prepend to the text, nor replace spaces, nor strip the space before a word where the
+    pre-tokenizer tells ``w`` from `` w``; (3) no added token in ``vocab`` (such as a
+    mask token) swallows the space after it (``rstrip``). Other tokenizers (SentencePiece
+    with ``split=False``, as Llama's; no pre-tokenizer; custom ``Split`` regexes) are
+    re-tokenized instead.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return "it has no backend tokenizer to inspect"
+    pre = backend.pre_tokenizer
+    if pre is None:
+        return "it has no pre-tokenizer, so its sub-words may span spaces"
+    state = _state(pre)
+    if state is None:
+        return f"its pre-tokenizer ({type(pre).__name__}) cannot be inspected"
+    for part in _parts(state, "pretokenizers"):
+        kind = part.get("type")
+        if (
+            kind in _SPLITS_AT_SPACES
+            or (kind == "Metaspace" and part.get("split", True))
+            or (kind == "ByteLevel" and part.get("use_regex", True))
+            or (kind == "CharDelimiterSplit" and part.get("delimiter") == " ")
+        ):
+            # whether "w" at the start of a text and " w" after a space tokenize differently
+            prefix_sensitive = (kind == "Metaspace" and part.get("prepend_scheme", "always") != "always") or (
+                kind == "ByteLevel" and not part.get("add_prefix_space", True)
+            )
+            break
+        if kind not in _LOCAL_SPLITTERS:
+            detail = f"{kind}(split=False)" if kind == "Metaspace" else f"{kind}(use_regex=False)" if kind == "ByteLevel" else kind
+            return f"its pre-tokenizer ({detail}) does not cut the text at every space, so its sub-words may span spaces"
+    else:
+        return f"its pre-tokenizer ({state.get('type')}) does not cut the text at every space"
+    norm = backend.normalizer
+    if norm is not None:
+        nstate = _state(norm)
+        if nstate is None:
+            return f"its normalizer ({type(norm).__name__}) cannot be inspected"
+        for part in _parts(nstate, "normalizers"):
+            kind = part.get("type")
+            if kind == "Prepend" or (kind == "Strip" and part.get("strip_left", True) and prefix_sensitive):
+                return f"its normalizer ({kind}) changes the start of the text, where its pre-tokenizer marks a space"
+            if kind == "Replace":
+                pattern = part.get("pattern", {})
+                text = pattern.get("String", "") or pattern.get("Regex", "")
+                if (" " in text or "\\s" in text) and part.get("content") != " ":
+                    return f"its normalizer replaces spaces ({text!r} -> {part.get('content')!r})"
+    added = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    swallowing = [tok.content for tok in added.values() if getattr(tok, "rstrip", False)]
+    if swallowing and vocab:
+        words = set(vocab)
+        hit = next((content for content in swallowing if content in words), None)
+        if hit is not None:
+            return f"its added token {hit!r} swallows the space after it (rstrip)"
+    return None
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        import warnings
+
+        warnings.warn(message, UserWarning, stacklevel=4)
 
 
 def _bert_boundary_char(char: str) -> bool:

@@ -37,3 +37,7 @@ def register(cli: click.Group) -> None:
                 else:
                     detail.append(name)
             click.echo(f"  {lang:<4} {', '.join(detail)}")
+        click.echo(
+            "other languages spaCy can tokenize: no tagger; `pos` is unavailable and `tang` runs "
+            "without same-POS replacement (with a note)"
+        )
