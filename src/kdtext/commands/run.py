@@ -31,7 +31,8 @@ def register(cli: click.Group) -> None:
     @click.option("--device", default="auto", show_default=True, help="Teacher device: auto, cpu, cuda or cuda:N.")
     @click.option("--batch-tokens", type=click.IntRange(min=1), help="Tokens per labelling batch.")
     @click.option("--quantize", type=click.Choice(["int8"]), help="Quantize the teacher for CPU labelling.")
-    @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where augmentation and labelling run.")
+    @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where augmentation and labelling run (ray: same results, spread over a Ray cluster).")
+    @click.option("--ray-address", help="With --engine ray: the cluster to use (e.g. auto, ray://head:10001) [default: start a local Ray instance].")
     @click.option("-o", "--output", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder: artifacts, report, resume state.")
     @click.option("--json", "as_json", is_flag=True, help="Print report.json instead of the table.")
     @click.pass_context

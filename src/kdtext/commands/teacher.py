@@ -83,7 +83,7 @@ def register(cli: click.Group) -> None:
 
     @cli.command(name="label")
     @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
-    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="JSONL to write: one row per input row, in input order.")
+    @click.option("-o", "--output", required=True, type=click.Path(), help="JSONL to write: one row per input row, in input order (with --engine ray, a name not ending in .jsonl is a folder of Parquet shards + manifest.json).")
     @click.option("--teacher", "teacher_name", default="bert", show_default=True, help="Teacher plugin.")
     @click.option("--model", "model", required=True, help="The teacher: a directory from train-teacher (for 'file': the soft-label file).")
     @click.option("--batch-tokens", type=int, help="Padded tokens per batch (default 8192 on CPU, 65536 on CUDA).")
@@ -95,6 +95,8 @@ def register(cli: click.Group) -> None:
     @click.option("--text-field", default="text", show_default=True, help="Name of the text field/column.")
     @click.option("--no-progress", is_flag=True, help="No progress bar.")
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+    @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where labelling runs: this process, or an actor pool on Ray (one teacher per GPU or CPU slot).")
+    @click.option("--ray-address", help="With --engine ray: the cluster to use (e.g. auto, ray://head:10001) [default: start a local Ray instance].")
     def label_command(
         input_path: str,
         output: str,
@@ -109,6 +111,8 @@ def register(cli: click.Group) -> None:
         text_field: str,
         no_progress: bool,
         as_json: bool,
+        engine: str,
+        ray_address: str | None,
     ) -> None:
         """Label INPUT (JSONL or CSV with a text field) with a teacher's probabilities.
 
@@ -117,6 +121,7 @@ def register(cli: click.Group) -> None:
         --logits), one row per input row in input order, atomically.
         Example:
             kdtext label synthetic.jsonl -o soft.jsonl --model runs/teacher --cache runs/cache
+            kdtext label pool.jsonl -o soft/ --model runs/teacher --cache /shared/cache --engine ray --ray-address auto
         """
         import time
 
@@ -124,22 +129,29 @@ def register(cli: click.Group) -> None:
         from ..io import write_jsonl
         from ..plugins import get_teacher
 
+        if ray_address and engine != "ray":
+            raise click.UsageError("--ray-address needs --engine ray")
+        sharded = engine == "ray" and not str(output).lower().endswith(".jsonl")
+        if not sharded and Path(output).is_dir():
+            raise ConfigError(f"{output} is a folder; give a .jsonl file (or use --engine ray for Parquet shards)")
         texts = read_texts(input_path, text_field=text_field)
         if not texts:
             raise DataError(input_path, None, "no examples in the file")
         cls = get_teacher(teacher_name)
         teacher = cls.load(model)
         summary: dict[str, Any]
+        engine_figures = None
         if hasattr(teacher, "label"):
-            result = teacher.label(
-                texts,
-                cache_dir=cache_dir,
-                batch_tokens=batch_tokens,
-                device=device,
-                quantize=quantize,
-                progress=not no_progress,
-            )
+            options: dict[str, Any] = dict(cache_dir=cache_dir, batch_tokens=batch_tokens, device=device, quantize=quantize, progress=not no_progress)
+            if engine == "ray":
+                from ..engine import get_engine
+
+                result, engine_figures = get_engine("ray", ray_address).label(teacher, texts, model_path=model, teacher_name=teacher_name, **options)
+            else:
+                result = teacher.label(texts, **options)
             summary = result.summary()
+            if engine_figures is not None:
+                summary["engine"] = engine_figures
             labels = list(teacher.label_space.labels)
             if quantize and agreement_sample > 0:
                 sample = min(agreement_sample, len(texts))
@@ -151,6 +163,8 @@ def register(cli: click.Group) -> None:
                 summary["agreement_sample"] = sample
             rows = result.rows(texts, labels, logits=with_logits)
         else:
+            if engine == "ray":
+                raise ConfigError(f"teacher {teacher_name!r} cannot label on Ray; use --engine local")
             for flag, value in (("--batch-tokens", batch_tokens), ("--device", device), ("--quantize", quantize), ("--cache", cache_dir)):
                 if value is not None:
                     raise ConfigError(f"teacher {teacher_name!r} does not take {flag}")
@@ -173,8 +187,14 @@ def register(cli: click.Group) -> None:
                     yield row
 
             rows = plain_rows()
-        write_jsonl(output, rows)
         summary["output"] = str(Path(output))
+        if sharded:
+            from ..engine.files import write_label_shards
+
+            manifest = write_label_shards(output, texts, result.probs, labels, logits=result.logits if with_logits else None, summary=summary)
+            summary["shards"] = len(manifest["files"])
+        else:
+            write_jsonl(output, rows)
         if as_json:
             click.echo(json.dumps(summary, indent=2))
             return
@@ -183,6 +203,10 @@ def register(cli: click.Group) -> None:
             f"{summary['cache_hits']} from cache) in {summary['seconds']:.1f} s: "
             f"{summary['examples_per_second']} examples/s"
         )
+        if engine_figures is not None:
+            line += f" on {engine_figures['workers']} Ray worker(s)"
+            if sharded:
+                line += f", {summary['shards']} Parquet shard(s) + manifest.json"
         if "int8_agreement" in summary:
             line += f"; int8 agrees with fp32 on {summary['int8_agreement']:.1%} of {summary['agreement_sample']} examples"
         click.echo(f"{line} -> {output}")

@@ -45,6 +45,8 @@ class RunConfig:
     batch_tokens: int | None = None
     quantize: str | None = None
     engine: str = "local"
+    #: Ray cluster to use with ``engine = "ray"`` (None: start a local Ray instance).
+    ray_address: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
