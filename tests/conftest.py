@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from typing import Any, Iterator
 
 import pytest
@@ -10,6 +13,10 @@ import pytest
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# the plugin command cache of test runs stays out of the user's ~/.cache
+if "KDTEXT_CACHE_DIR" not in os.environ:
+    os.environ["KDTEXT_CACHE_DIR"] = tempfile.mkdtemp(prefix="kdtext-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["KDTEXT_CACHE_DIR"], True)
 
 
 @pytest.fixture

@@ -54,12 +54,22 @@ def _decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
         for number, raw in enumerate(handle, start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
+            elif number == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise DataError(path, 1, "the file is UTF-16 (or UTF-32) encoded; re-save it as UTF-8")
             try:
                 yield number, raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise DataError(
                     path, number, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); re-save the file as UTF-8"
                 ) from None
+
+
+def _check_encodable(path: Path, line: int, data: dict[str, Any]) -> None:
+    """A ``\\uD800``-style escape decodes to a lone surrogate, which no file can hold: reject it here."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise DataError(path, line, "a \\u escape encodes half of a surrogate pair, not a character (invalid Unicode)") from None
 
 
 def file_format(path: str | os.PathLike) -> str:
@@ -83,8 +93,14 @@ def iter_records(path: str | os.PathLike) -> Iterator[Record]:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(path, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+            except RecursionError:
+                raise DataError(path, number, "invalid JSON: nested too deeply") from None
+            except ValueError as exc:  # e.g. an integer of more than 4300 digits
+                raise DataError(path, number, f"invalid JSON: {str(exc).splitlines()[0]}") from None
             if not isinstance(data, dict):
                 raise DataError(path, number, f"expected a JSON object, got {type(data).__name__}")
+            if "\\u" in line:
+                _check_encodable(path, number, data)
             yield Record(number, data)
         return
     csv.field_size_limit(sys.maxsize)
@@ -147,6 +163,8 @@ def _label_of(path: Path, record: Record, label_field: str, csv_file: bool) -> s
             if isinstance(item, bool) or not isinstance(item, (str, int)):
                 raise DataError(path, record.line, f"{label_field!r} list must hold strings, got {json.dumps(item)}")
             labels.append(str(item).strip())
+            if not labels[-1]:
+                raise DataError(path, record.line, f"empty label in the {label_field!r} list")
         return tuple(sorted(set(labels)))
     raise DataError(path, record.line, f"{label_field!r} must be a string or a list of strings")
 

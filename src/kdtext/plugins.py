@@ -9,21 +9,33 @@ never ``kdtext --help``. Environment variables:
 ``KDTEXT_LOAD_PLUGINS=a,b``
     load only these third-party plugins (entry-point or distribution names);
     an empty value loads none.
+``KDTEXT_CACHE_DIR``
+    where the plugin command cache lives (default ``$XDG_CACHE_HOME/kdtext``, else
+    ``~/.cache/kdtext``).
+
+Start-up stays fast with slow plugins installed: which commands each plugin adds is
+cached per distribution, version and entry point (``plugin-commands.json``), so
+``kdtext --help`` lists a known plugin's commands without importing it; the plugin is
+imported when one of its commands runs, or when a command needs the registries of
+teachers, augmenters, students or taggers.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
+import click
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError, UnknownPluginError
+from .errors import KdtextError, PluginError, UnknownPluginError
 
 ENTRY_POINT_GROUP = "kdtext"
 
@@ -50,6 +62,8 @@ pm.add_hookspecs(hookspecs)
 
 #: plugin name -> (distribution name, version) for plugins loaded from entry points
 _distributions: dict[str, tuple[str, str]] = {}
+#: entry-point names that failed to load (warned about once per process)
+_failed: set[str] = set()
 _loaded = False
 
 
@@ -69,36 +83,61 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
+def load_builtins() -> None:
+    """Register the built-in plugins (cheap: they import heavy libraries lazily)."""
+    for module_name in DEFAULT_PLUGINS:
+        if pm.get_plugin(module_name) is None:
+            pm.register(importlib.import_module(module_name), name=module_name)
+
+
+def _entry_points() -> list[tuple[Any, str, str]]:
+    """``(entry point, distribution, version)`` of the third-party plugins to load."""
+    wanted = os.environ.get("KDTEXT_LOAD_PLUGINS")
+    allowed = None if wanted is None else {w.strip() for w in wanted.split(",") if w.strip()}
+    found = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        version = ep.dist.version if ep.dist is not None else "?"
+        if allowed is not None and ep.name not in allowed and dist not in allowed:
+            continue
+        found.append((ep, dist, version))
+    return found
+
+
+def _load_entry_point(ep: Any, dist: str, version: str) -> bool:
+    """Import and register one third-party plugin; a failure is a warning. True if registered."""
+    if pm.get_plugin(ep.name) is not None:
+        return True
+    if ep.name in _failed:
+        return False
+    try:
+        plugin = ep.load()
+        pm.register(plugin, name=ep.name)
+    except Exception as exc:  # a broken plugin must not break kdtext
+        _failed.add(ep.name)
+        warn(f"plugin {ep.name!r} from distribution {dist} {version} failed to load: {_describe(exc)}")
+        return False
+    _distributions[ep.name] = (dist, version)
+    return True
+
+
+def _check_pending() -> None:
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"a plugin implements a hook that does not exist: {exc}") from exc
+
+
 def load_plugins() -> None:
     """Register the built-ins, then every installed third-party plugin, once."""
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for module_name in DEFAULT_PLUGINS:
-        module = importlib.import_module(module_name)
-        if pm.get_plugin(module_name) is None:
-            pm.register(module, name=module_name)
-    wanted = os.environ.get("KDTEXT_LOAD_PLUGINS")
-    allowed = None if wanted is None else {w.strip() for w in wanted.split(",") if w.strip()}
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
-        version = ep.dist.version if ep.dist is not None else "?"
-        if allowed is not None and ep.name not in allowed and dist not in allowed:
-            continue
-        if pm.get_plugin(ep.name) is not None:
-            continue
-        try:
-            plugin = ep.load()
-            pm.register(plugin, name=ep.name)
-        except Exception as exc:  # a broken plugin must not break kdtext
-            warn(f"plugin {ep.name!r} from distribution {dist} {version} failed to load: {_describe(exc)}")
-            continue
-        _distributions[ep.name] = (dist, version)
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"a plugin implements a hook that does not exist: {exc}") from exc
+    load_builtins()
+    for ep, dist, version in _entry_points():
+        _load_entry_point(ep, dist, version)
+    _check_pending()
 
 
 def plugin_origin(plugin_name: str) -> tuple[str, str]:
@@ -156,19 +195,54 @@ def registrations(hook_name: str) -> dict[str, Registration]:
                     f"{kind} name {name!r} is registered twice: by plugin {found[name].plugin!r} "
                     f"and by plugin {_plugin!r}"
                 )
+            problem = _factory_problem(kind, factory)
+            if problem:
+                _plugin_failed(_plugin, f"registered {kind} {name!r} as {problem}")
+                return
             found[name] = Registration(name, kind, factory, _plugin)
 
         try:
-            impl.function(register=register)
+            returned = impl.function(register=register)
         except PluginError:
             raise
         except Exception as exc:
-            dist, version = plugin_origin(plugin_name)
             if plugin_name in _distributions:
-                warn(f"plugin {plugin_name!r} from distribution {dist} {version} failed in {hook_name}: {_describe(exc)}")
+                _plugin_failed(plugin_name, f"failed in {hook_name}: {_describe(exc)}")
                 continue
             raise  # a built-in failing is a bug in kdtext: show it
+        if returned is not None:
+            _plugin_failed(
+                plugin_name,
+                f"returned {type(returned).__name__} from {hook_name}; it should call register(name, cls) "
+                "and return nothing (what it returned is ignored)",
+            )
     return found
+
+
+#: kind -> the base class every registered factory must subclass
+def _base_class(kind: str) -> type:
+    from . import base
+
+    return {"teacher": base.Teacher, "augmenter": base.Augmenter, "student": base.Student, "tagger": base.Tagger}[kind]
+
+
+def _factory_problem(kind: str, factory: Any) -> str | None:
+    """Why ``factory`` cannot be a ``kind`` (None if it can)."""
+    expected = _base_class(kind)
+    if not isinstance(factory, type):
+        return f"{type(factory).__name__} {factory!r:.60}, not a class (expected a subclass of kdtext.{expected.__name__})"
+    if not issubclass(factory, expected):
+        return f"class {factory.__module__}.{factory.__qualname__}, which is not a subclass of kdtext.{expected.__name__}"
+    return None
+
+
+def _plugin_failed(plugin_name: str, what: str) -> None:
+    """A plugin misbehaved: a warning for a third-party plugin (error in strict mode), an error otherwise."""
+    if plugin_name in _distributions:
+        dist, version = plugin_origin(plugin_name)
+        warn(f"plugin {plugin_name!r} from distribution {dist} {version} {what}")
+    else:
+        raise PluginError(f"plugin {plugin_name!r} {what}")
 
 
 def get(kind_hook: str, name: str) -> Registration:
@@ -205,14 +279,147 @@ def all_registrations() -> list[Registration]:
     return out
 
 
+# -- commands, with a cache so that --help never imports a plugin it already knows -----------
+
+COMMAND_CACHE = "plugin-commands.json"
+_COMMAND_CACHE_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    """kdtext's per-user cache folder (``KDTEXT_CACHE_DIR``, else ``$XDG_CACHE_HOME/kdtext``)."""
+    explicit = os.environ.get("KDTEXT_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "kdtext"
+
+
+def _cache_key(ep: Any, dist: str, version: str) -> str:
+    return f"{dist}=={version}:{ep.name}={ep.value}"
+
+
+def _read_command_cache() -> dict[str, Any]:
+    try:
+        data = json.loads((cache_dir() / COMMAND_CACHE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != _COMMAND_CACHE_FORMAT or not isinstance(data.get("plugins"), dict):
+        return {}
+    return data["plugins"]
+
+
+def _write_command_cache(entries: dict[str, Any]) -> None:
+    """Best effort: a read-only home or a full disk only costs speed."""
+    from .io import write_json
+
+    try:
+        write_json(cache_dir() / COMMAND_CACHE, {"format": _COMMAND_CACHE_FORMAT, "plugins": entries})
+    except (OSError, KdtextError):
+        pass
+
+
+def _describe_commands(group: Any, names: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for name in names:
+        cmd = group.commands[name]
+        out.append({"name": name, "help": cmd.help, "short_help": cmd.short_help, "hidden": bool(cmd.hidden)})
+    return out
+
+
+def _commands_of(plugin_name: str, cli: Any) -> list[str] | None:
+    """Call one plugin's ``register_commands`` on ``cli``; the names it added (None if it failed)."""
+    plugin = pm.get_plugin(plugin_name)
+    impls = [impl for impl in pm.hook.register_commands.get_hookimpls() if impl.plugin is plugin]
+    before = set(cli.commands)
+    for impl in impls:
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            if impl.plugin_name not in _distributions:
+                raise
+            _plugin_failed(impl.plugin_name, f"failed in register_commands: {_describe(exc)}")
+            return None
+    return [name for name in cli.commands if name not in before]
+
+
 def add_commands(cli: Any) -> None:
-    """Let every plugin add its commands; a third-party failure is a warning."""
-    load_plugins()
+    """Add every plugin's commands to ``cli``; a third-party failure is a warning.
+
+    Built-in plugins (and plugins registered in-process) are called directly. A
+    third-party plugin whose commands are in the cache is not imported: its commands
+    are added as :class:`LazyCommand` placeholders. Others are imported once and their
+    commands recorded in the cache.
+    """
+    load_builtins()
     for impl in pm.hook.register_commands.get_hookimpls():
         try:
             impl.function(cli=cli)
         except Exception as exc:
             if impl.plugin_name not in _distributions:
                 raise
-            dist, version = plugin_origin(impl.plugin_name)
-            warn(f"plugin {impl.plugin_name!r} from distribution {dist} {version} failed in register_commands: {_describe(exc)}")
+            _plugin_failed(impl.plugin_name, f"failed in register_commands: {_describe(exc)}")
+    cache = _read_command_cache()
+    changed = loaded_any = False
+    for ep, dist, version in _entry_points():
+        if pm.get_plugin(ep.name) is not None:
+            continue  # already registered: its commands were added above
+        key = _cache_key(ep, dist, version)
+        entry = cache.get(key)
+        if isinstance(entry, list) and not _loaded:
+            for spec in entry:
+                if isinstance(spec, dict) and isinstance(spec.get("name"), str) and spec["name"] not in cli.commands:
+                    cli.add_command(LazyCommand(spec, ep, dist, version))
+            continue
+        if not _load_entry_point(ep, dist, version):
+            continue
+        loaded_any = True
+        names = _commands_of(ep.name, cli)
+        if names is not None:
+            cache[key] = _describe_commands(cli, names)
+            changed = True
+    if loaded_any:
+        _check_pending()
+    if changed:
+        _write_command_cache(cache)
+
+
+def _remember_commands(ep: Any, dist: str, version: str, group: Any) -> None:
+    cache = _read_command_cache()
+    cache[_cache_key(ep, dist, version)] = _describe_commands(group, list(group.commands))
+    _write_command_cache(cache)
+
+
+class LazyCommand(click.Command):
+    """A plugin command known from the cache; the plugin is imported only when the command runs."""
+
+    def __init__(self, spec: dict[str, Any], ep: Any, dist: str, version: str):
+        super().__init__(spec["name"], help=spec.get("help"), short_help=spec.get("short_help"), hidden=bool(spec.get("hidden")))
+        self._ep, self._dist, self._version = ep, dist, version
+        self._real: click.Command | None = None
+
+    def resolve(self) -> click.Command:
+        """Import the plugin and return its real command (recording its commands afresh)."""
+        if self._real is not None:
+            return self._real
+        if not _load_entry_point(self._ep, self._dist, self._version):
+            raise click.ClickException(f"the command {self.name!r} comes from plugin {self._ep.name!r}, which failed to load")
+        _check_pending()
+        scratch = click.Group(name="kdtext")
+        if _commands_of(self._ep.name, scratch) is None:
+            raise click.ClickException(f"plugin {self._ep.name!r} failed to add its commands")
+        _remember_commands(self._ep, self._dist, self._version, scratch)
+        if self.name not in scratch.commands:
+            raise click.ClickException(
+                f"plugin {self._ep.name!r} ({self._dist} {self._version}) no longer provides the command {self.name!r}"
+            )
+        self._real = scratch.commands[self.name]
+        return self._real
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> click.Context:
+        return self.resolve().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return self.resolve().invoke(ctx)
+
+    def to_info_dict(self, ctx: click.Context) -> dict[str, Any]:
+        return self.resolve().to_info_dict(ctx)

@@ -49,8 +49,28 @@ def load_inputs(config: RunConfig) -> tuple[Dataset, Dataset, Dataset, list[str]
     train = read_labelled(config.train)
     dev = read_labelled(config.dev, train.label_space)
     test = read_labelled(config.test, train.label_space)
+    for dataset in (train, dev, test):
+        _check_lengths(dataset.texts, dataset.source, dataset.lines)
     pool = read_texts(config.unlabeled) if config.unlabeled else []
+    if pool:
+        _check_lengths(pool, config.unlabeled, None)
     return train, dev, test, pool
+
+
+def _check_lengths(texts: list[str], source: Any, lines: list[int] | None) -> None:
+    """Texts the tokenizers refuse (over :data:`kdtext.corpus.MAX_CHARS`) fail here, before any work, with their line."""
+    from ..corpus import MAX_CHARS
+
+    for i, text in enumerate(texts):
+        if len(text) > MAX_CHARS:
+            if lines is None:  # read_texts skips blank lines: find the line again
+                from ..data import iter_records
+
+                lines = [record.line for record in iter_records(source)]
+            raise DataError(
+                source, lines[i],
+                f"text is {len(text):,} characters long, over the limit of {MAX_CHARS:,}; split long documents into paragraphs first",
+            )  # fmt: skip
 
 
 def stage_data(ctx: StageContext) -> dict[str, Any]:
@@ -214,19 +234,35 @@ def stage_augment(ctx: StageContext) -> dict[str, Any]:
     config = ctx.config
     corpus = TokenizedCorpus.load(ctx.input("corpus") / "corpus")
     augmenters = _augmenter_instances(config, ctx.summary("teacher").get("mask_token"), corpus.n_docs)
-    parts, notes = [], []
+    parts, notes, figures = [], [], {}
+    engine = _engine(config)
     share, extra = divmod(config.n_synthetic, max(len(augmenters), 1))
     for i, augmenter in enumerate(augmenters):
         n = share + (1 if i < extra else 0)
-        part = augmenter.augment(corpus, n, seed=config.seed + 1000 * i)
-        ctx.log(f"{augmenter.name}: {len(part):,} synthetic examples")
+        part, figures[augmenter.name] = engine.augment(corpus, augmenter, n, seed=config.seed + 1000 * i)
+        ctx.log(f"{augmenter.name}: {len(part):,} synthetic examples ({_rate_line(figures[augmenter.name])})")
         notes.extend(getattr(part, "notes", []) or [])
         parts.append(part)
     synthetic = SyntheticSet.concat(parts) if parts else SyntheticSet.empty(corpus.vocab)
     synthetic.save(ctx.out / "synthetic.npz")
     for note in notes:
         ctx.log(f"note: {note}")
-    return {"n_synthetic": len(synthetic), "per_augmenter": {a.name: len(p) for a, p in zip(augmenters, parts)}, "notes": notes}
+    return {
+        "n_synthetic": len(synthetic), "per_augmenter": {a.name: len(p) for a, p in zip(augmenters, parts)}, "notes": notes,
+        "engine": {"name": config.engine, "per_augmenter": figures},
+    }  # fmt: skip
+
+
+def _engine(config: RunConfig) -> Any:
+    """The run's engine; a local Ray instance it starts stays up for the next stage."""
+    from ..engine import get_engine
+
+    return get_engine(config.engine, config.ray_address, **({"keep_alive": True} if config.engine == "ray" else {}))
+
+
+def _rate_line(figures: dict[str, Any]) -> str:
+    workers = figures.get("workers", 1)
+    return f"{figures.get('examples_per_second') or 0:,.0f} examples/s on {workers} worker{'s' if workers != 1 else ''}"
 
 
 def _augment_settings(config: RunConfig) -> Any:
@@ -243,34 +279,70 @@ def _augment_settings(config: RunConfig) -> Any:
 # -- labelling ------------------------------------------------------------------------------
 
 
+#: Texts per predict_proba call for teachers without a ``label`` method.
+PREDICT_BATCH = 512
+
+
+def _teacher_probs(teacher: Any, name: str, space: LabelSpace, what: str, options: dict[str, Any],
+                   texts: list[str] | None = None, ids: Any = None) -> tuple[np.ndarray, int, int]:
+    """``(probs, n_truncated, n_cached)`` for ``texts`` (or ``ids``), validated whatever the teacher.
+
+    A teacher with ``label`` (the built-in BERT teacher) gets the cache and batching
+    options; any other teacher is called through ``predict_proba`` in batches. Every
+    row is checked (:func:`check_teacher_output`): NaN, infinities, values outside
+    [0, 1], rows that do not sum to 1 or a wrong number of rows stop the run.
+    """
+    from ..teacher.validate import check_teacher_output
+
+    n = len(texts) if texts is not None else len(ids)
+    who = f"teacher {name!r}"
+    if callable(getattr(teacher, "label", None)):
+        result = teacher.label(texts, ids, **options) if ids is not None else teacher.label(texts, **options)
+        probs = check_teacher_output(result.probs, n, space, teacher=who, where=lambda i: f"{what} {i}")
+        return probs, int(result.n_truncated), int(result.n_cached)
+    if texts is None:
+        raise ConfigError(f"{who} has neither label() nor texts to predict on")
+    parts = []
+    for start in range(0, n, PREDICT_BATCH):
+        batch = texts[start : start + PREDICT_BATCH]
+        parts.append(check_teacher_output(
+            teacher.predict_proba(batch), len(batch), space, teacher=who, where=lambda i, s=start: f"{what} {s + i}"
+        ))  # fmt: skip
+    return (np.concatenate(parts) if parts else np.zeros((0, len(space)), np.float32)), 0, 0
+
+
 def stage_label(ctx: StageContext) -> dict[str, Any]:
     from ..augment import SyntheticSet
 
     config = ctx.config
     teacher = load_teacher(ctx)
+    if config.engine != "local" and callable(getattr(teacher, "label", None)):
+        from ..engine import EngineTeacher
+
+        teacher = EngineTeacher(teacher, _engine(config), model_path=ctx.input("teacher") / "model", teacher_name=config.teacher)
     synthetic = SyntheticSet.load(ctx.input("augment") / "synthetic.npz")
     pool = unlabeled(ctx)
+    space = label_space_of(ctx)
     cache = ctx.runner.run_dir / "cache" / "labels"
     options = dict(cache_dir=cache, device=config.device, batch_tokens=config.batch_tokens, quantize=config.quantize)
     started = time.perf_counter()
     parts, truncated, cached = [], 0, 0
     if len(synthetic):
         tokenizer = getattr(teacher, "tokenizer", None)
-        if tokenizer is not None and getattr(tokenizer, "is_fast", False):
-            result = teacher.label(ids=synthetic.teacher_ids(tokenizer).tolist(), **options)
+        if callable(getattr(teacher, "label", None)) and tokenizer is not None and getattr(tokenizer, "is_fast", False):
+            got = _teacher_probs(teacher, config.teacher, space, "synthetic example", options, ids=synthetic.teacher_ids(tokenizer).tolist())
         else:
-            result = teacher.label(synthetic.texts(), **options)
-        parts.append(result.probs)
-        truncated += result.n_truncated
-        cached += result.n_cached
+            got = _teacher_probs(teacher, config.teacher, space, "synthetic example", options, texts=synthetic.texts())
+        parts.append(got[0])
+        truncated += got[1]
+        cached += got[2]
     if pool:
-        result = teacher.label(pool, **options)
-        parts.append(result.probs)
-        truncated += result.n_truncated
-        cached += result.n_cached
+        got = _teacher_probs(teacher, config.teacher, space, "unlabelled text", options, texts=pool)
+        parts.append(got[0])
+        truncated += got[1]
+        cached += got[2]
     seconds = time.perf_counter() - started
-    n_labels = len(label_space_of(ctx))
-    probs = np.concatenate(parts) if parts else np.zeros((0, n_labels), np.float32)
+    probs = np.concatenate(parts) if parts else np.zeros((0, len(space)), np.float32)
     with atomic_write(ctx.out / "probs.npy", "wb") as handle:
         np.save(handle, probs.astype(np.float32))
     total = len(synthetic) + len(pool)
@@ -282,6 +354,7 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
         "n_truncated": truncated,
         "seconds": round(seconds, 3),
         "examples_per_second": round((total - cached) / seconds, 1) if seconds > 0 and total > cached else None,
+        "engine": {"name": config.engine, "runs": getattr(teacher, "figures", [])},
     }
 
 
@@ -453,12 +526,18 @@ STAGES = [
 
 
 def check_plugins(config: RunConfig) -> None:
-    """Resolve every plugin name now, so a typo fails before any work is done."""
+    """Resolve every plugin name (and the language) now, so a typo fails before any work is done."""
+    from ..corpus import check_language
+
+    check_language(config.lang)
     plugins.get_teacher(config.teacher)
     plugins.get_student(config.student)
     _augmenter_instances(config, None)
     if config.engine == "ray":
-        raise ConfigError("--engine ray is not available yet; use --engine local")
+        from ..engine import RAY_INSTALL_HINT, ray_available
+
+        if not ray_available():
+            raise ConfigError(f"--engine ray needs Ray, which is not installed: {RAY_INSTALL_HINT}")
 
 
 def run_recipe(config: RunConfig, run_dir: Path, *, quiet: bool = False) -> dict[str, Any]:

@@ -11,8 +11,11 @@ exactly the stages it affects.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -106,11 +109,27 @@ class Runner:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 self.log(f"kdtext: {path} is unreadable; rerunning every stage")
                 self.manifest = {"stages": {}}
+            except OSError as exc:
+                raise _os_error(path, exc, "cannot read the run's manifest") from None
+        if not isinstance(self.manifest, dict) or not isinstance(self.manifest.get("stages", {}), dict):
+            self.log(f"kdtext: {path} is not a kdtext manifest; rerunning every stage")
+            self.manifest = {"stages": {}}
         self.manifest.setdefault("stages", {})
 
     def _clean_leftovers(self) -> None:
-        for leftover in self.run_dir.glob(".*.partial"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        # a stage folder moved aside for its replacement, which never arrived: put it back
+        for old in self.run_dir.glob(".*.old"):
+            final = self.run_dir / old.name[1 : -len(".old")]
+            if old.is_dir() and not final.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(old, final)
+        # stage folders and files (manifest, report) that a killed run left half-built
+        for leftover in [*self.run_dir.glob(".*.partial"), *self.run_dir.glob(".*.old"), *self.run_dir.glob(".*.tmp")]:
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
     def _is_done(self, stage: Stage, print_: str) -> bool:
         entry = self.manifest["stages"].get(stage.name)
@@ -124,7 +143,7 @@ class Runner:
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise KdtextError(f"{self.run_dir}: cannot create the run folder ({exc.strerror})") from None
+            raise _os_error(self.run_dir, exc, "cannot create the run folder") from None
         self._load_manifest()
         self._clean_leftovers()
         prints: dict[str, str] = {}
@@ -142,17 +161,26 @@ class Runner:
             t0 = time.perf_counter()
             partial = self.run_dir / f".{stage.name}.partial"
             shutil.rmtree(partial, ignore_errors=True)
-            partial.mkdir()
+            try:
+                partial.mkdir()
+            except OSError as exc:
+                raise _os_error(partial, exc, f"cannot start stage {stage.name!r}") from None
             ctx = StageContext(self, stage, partial)
-            summary = stage.run(ctx) or {}
+            try:
+                summary = stage.run(ctx) or {}
+            except BaseException as exc:
+                # a failed stage's half-built folder goes at once (it may be what filled the disk)
+                shutil.rmtree(partial, ignore_errors=True)
+                if isinstance(exc, OSError):  # disk full or read-only, inside a plugin's own writes
+                    where = Path(exc.filename) if exc.filename else partial
+                    raise _os_error(where, exc, f"stage {stage.name!r} failed") from None
+                raise
             seconds = time.perf_counter() - t0
             final = self.run_dir / stage.name
-            if final.exists():
-                shutil.rmtree(final)
-            partial.rename(final)
+            files = self._publish(partial, final)
             self.manifest["stages"][stage.name] = {
                 "fingerprint": print_,
-                "files": checksums(final),
+                "files": files,
                 "summary": summary,
                 "seconds": round(seconds, 3),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -162,6 +190,38 @@ class Runner:
             self.log(f"{label}: done in {_duration(seconds)}")
         self.log(f"run finished in {_duration(time.perf_counter() - started)}: {self.run_dir}")
         return self.manifest
+
+    def _publish(self, partial: Path, final: Path) -> dict[str, str]:
+        """Swap a finished stage folder into place; returns its checksums.
+
+        The old folder is renamed aside first, so a failure (or a kill) leaves either the
+        old folder or the new one under the stage's name, never half of one.
+        """
+        old = final.with_name(f".{final.name}.old")
+        try:
+            files = checksums(partial)
+            shutil.rmtree(old, ignore_errors=True)
+            if final.exists():
+                os.replace(final, old)
+            os.replace(partial, final)
+        except OSError as exc:
+            if old.exists() and not final.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(old, final)
+            raise _os_error(final, exc, "cannot move the finished stage into place") from None
+        shutil.rmtree(old, ignore_errors=True)
+        return files
+
+
+def _os_error(path: Path, exc: OSError, what: str) -> KdtextError:
+    """One line for the user: what failed, where, why, and that finished work is kept."""
+    if exc.errno == errno.ENOSPC:
+        why = "no space left on the device"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = f"cannot write here ({exc.strerror or 'read-only'})"
+    else:
+        why = exc.strerror or str(exc)
+    return KdtextError(f"{path}: {what}: {why}; stages finished earlier are kept, rerun to resume")
 
 
 def _duration(seconds: float) -> str:
