@@ -33,7 +33,7 @@ def task(tmp_path_factory) -> Path:
     _write_jsonl(root / "pool.jsonl", ({"text": t} for t in sentiment_data(30, seed=5).texts))
     (root / "run.toml").write_text(
         'train = "train.jsonl"\ndev = "dev.jsonl"\ntest = "test.jsonl"\nunlabeled = "pool.jsonl"\n'
-        'teacher_model = "bert"\nn_synthetic = 300\nstudent = "spacy-cnn"\n'
+        'teacher_model = "bert"\nn_synthetic = 300\nteacher_vectors = 8\nstudent = "spacy-cnn"\n'
         "[teacher_params]\nepochs = 2\nprogress = false\n"
         "[student_params]\nwidth = 16\nembed_size = 200\nmax_epochs = 2\nprogress = false\n",
         encoding="utf-8",
@@ -50,6 +50,12 @@ def test_end_to_end_artifacts_and_report(task, tmp_path):
         assert (run_dir / name).is_dir(), name
     assert (run_dir / "teacher" / "model" / "config.json").exists()
     assert (run_dir / "baseline" / "model" / "meta.json").exists()
+    import spacy
+
+    for student in ("baseline", "distilled"):  # both students carry the teacher's word vectors
+        nlp = spacy.load(run_dir / student / "model")
+        assert nlp.vocab.vectors.shape[1] == 8 and nlp.vocab.vectors.shape[0] > 20
+        assert nlp.vocab.get_vector("good").any()
     report = json.loads((run_dir / "report.json").read_text())
     results = report["results"]
     for model in ("baseline", "teacher", "distilled"):
@@ -94,7 +100,7 @@ def test_interrupted_labelling_resumes_without_redoing_stages(task, tmp_path, mo
     # a changed student setting reruns exactly the student stages and what follows them
     config.student_params["width"] = 8
     report = run_recipe(config, run_dir, quiet=True)
-    assert report["resumed"] == ["data", "teacher", "corpus", "augment", "label"]
+    assert report["resumed"] == ["data", "teacher", "corpus", "augment", "label", "vectors"]
 
 
 def _run(task: Path, tmp_path: Path, **files: str):

@@ -38,6 +38,9 @@ class RunConfig:
     n_synthetic: int = 60000
     lang: str = "en"
     seed: int = 0
+    #: Dimensions of static word vectors for the student, taken from the teacher's
+    #: embedding table (0: none). The baseline student gets the same vectors.
+    teacher_vectors: int = 0
     student: str = "spacy-cnn"
     student_params: dict[str, Any] = field(default_factory=dict)
     #: Labelling: "auto", "cpu", "cuda" or "cuda:N".
@@ -66,6 +69,8 @@ class RunConfig:
             raise ConfigError("n_synthetic > 0 needs at least one augmenter")
         if self.quantize not in (None, "int8"):
             raise ConfigError(f"unknown quantize {self.quantize!r}; use int8")
+        if not isinstance(self.teacher_vectors, int) or self.teacher_vectors < 0:
+            raise ConfigError(f"teacher_vectors must be 0 (off) or a number of dimensions, got {self.teacher_vectors!r}")
         if self.engine not in ("local", "ray"):
             raise ConfigError(f"unknown engine {self.engine!r}; use local or ray")
 

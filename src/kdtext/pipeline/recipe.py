@@ -406,16 +406,39 @@ def _student_settings(config: RunConfig) -> Any:
     return {"student": config.student, "params": config.student_params, "lang": config.lang, "seed": config.seed}
 
 
-def _new_student(config: RunConfig) -> Any:
+def stage_vectors(ctx: StageContext) -> dict[str, Any]:
+    """Static word vectors for the student from the teacher's embedding table (see :mod:`kdtext.vectors`)."""
+    from ..corpus import TokenizedCorpus
+    from ..vectors import save_vectors, teacher_vocabulary, word_vectors
+
+    config = ctx.config
+    if not config.teacher_vectors:
+        return {"dims": 0}
+    teacher = load_teacher(ctx)
+    corpus = TokenizedCorpus.load(ctx.input("corpus") / "corpus")
+    pool = TokenizedCorpus.from_texts(unlabeled(ctx), lang=config.lang, tagger=None)
+    words = set(corpus.vocab) | set(pool.vocab) | set(teacher_vocabulary(teacher.tokenizer))
+    kept, vectors = word_vectors(teacher, words, dims=config.teacher_vectors)
+    save_vectors(ctx.out / "vectors.npz", kept, vectors)
+    ctx.log(f"{len(kept):,} word vectors of {vectors.shape[1]} dimensions from the teacher's embedding table")
+    return {"dims": int(vectors.shape[1]), "words": len(kept)}
+
+
+def _new_student(ctx: StageContext) -> Any:
+    config = ctx.config
     cls = plugins.get_student(config.student)
     params = dict(config.student_params)
-    if "lang" in getattr(cls, "defaults", lambda: {})():
+    defaults = getattr(cls, "defaults", lambda: {})()
+    if "lang" in defaults:
         params.setdefault("lang", config.lang)
+    vectors = ctx.input("vectors") / "vectors.npz"
+    if vectors.exists() and "vectors" in defaults:
+        params.setdefault("vectors", str(vectors))
     return cls(**params)
 
 
 def stage_baseline(ctx: StageContext) -> dict[str, Any]:
-    student = _new_student(ctx.config)
+    student = _new_student(ctx)
     figures = student.fit(split(ctx, "train"), split(ctx, "dev"), seed=ctx.config.seed)
     student.save(ctx.out / "model")
     return _jsonable(figures)
@@ -424,7 +447,7 @@ def stage_baseline(ctx: StageContext) -> dict[str, Any]:
 def stage_distilled(ctx: StageContext) -> dict[str, Any]:
     transfer = concat(*load_transfer(ctx.runner.run_dir, ctx.config.lang))
     ctx.log(f"training on {len(split(ctx, 'train')):,} gold + {len(transfer):,} teacher-labelled examples")
-    student = _new_student(ctx.config)
+    student = _new_student(ctx)
     figures = student.fit(split(ctx, "train"), split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed)
     student.save(ctx.out / "model")
     return _jsonable(figures)
@@ -518,8 +541,9 @@ STAGES = [
     Stage("corpus", "tokenize and tag", stage_corpus, settings=lambda c: {"lang": c.lang, "tags": bool(c.n_synthetic) and _needs_tags(c)}, depends=("data",)),
     Stage("augment", "augment", stage_augment, settings=_augment_settings, depends=("corpus",)),
     Stage("label", "label with the teacher", stage_label, settings=_label_settings, depends=("teacher", "augment", "data")),
-    Stage("baseline", "train the baseline student", stage_baseline, settings=_student_settings, depends=("data",)),
-    Stage("distilled", "train the distilled student", stage_distilled, settings=_student_settings, depends=("data", "label")),
+    Stage("vectors", "word vectors for the student", stage_vectors, settings=lambda c: c.teacher_vectors, depends=("teacher", "corpus", "data")),
+    Stage("baseline", "train the baseline student", stage_baseline, settings=_student_settings, depends=("data", "vectors")),
+    Stage("distilled", "train the distilled student", stage_distilled, settings=_student_settings, depends=("data", "label", "vectors")),
     Stage("evaluate", "evaluate on test", stage_evaluate, depends=("teacher", "baseline", "distilled", "data")),
     Stage("report", "report", stage_report, settings=lambda c: c.to_json(), depends=("evaluate",)),
 ]

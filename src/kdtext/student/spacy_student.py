@@ -161,6 +161,8 @@ class SpacyStudent(Student):
                 "temperature": self.params["temperature"],
             },
         )
+        if self.params.get("vectors"):
+            _set_vectors(nlp, self.params["vectors"])
         nlp.meta["name"] = "kdtext_student"
         nlp.meta["version"] = "1.0.0"
         nlp.meta["description"] = f"kdtext {self.name} student: {label_space.task} text classifier over {', '.join(label_space.labels)}"
@@ -329,6 +331,17 @@ def read_student_meta(path: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
+def _set_vectors(nlp: "Language", path: str) -> None:
+    """Load static word vectors (see :mod:`kdtext.vectors`) into the pipeline's vocab."""
+    from spacy.vectors import Vectors
+
+    from ..vectors import load_vectors
+
+    words, matrix = load_vectors(path)
+    keys = [nlp.vocab.strings.add(word) for word in words]
+    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=matrix, keys=keys, name="kdtext_teacher_vectors")
+
+
 def _break_output_symmetry(model: Any, seed: int) -> None:
     """Give a zero-initialised ``Softmax`` output layer small random weights.
 
@@ -390,6 +403,7 @@ class SpacyCNNStudent(SpacyStudent):
         "maxout_pieces": 3,
         "ngram_size": 1,
         "bow_length": 262144,
+        "vectors": None,
     }
 
     def model_config(self, multilabel: bool) -> dict[str, Any]:
@@ -404,7 +418,7 @@ class SpacyCNNStudent(SpacyStudent):
                     "width": p["width"],
                     "rows": rows,
                     "attrs": ["NORM", "LOWER", "PREFIX", "SUFFIX", "SHAPE"],
-                    "include_static_vectors": False,
+                    "include_static_vectors": bool(p.get("vectors")),
                 },
                 "encode": {
                     "@architectures": "spacy.MaxoutWindowEncoder.v2",
