@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--teacher", choices=sorted(TEACHERS), default="minilm")
     parser.add_argument("--teacher-model", help="Path of the teacher's base model (overrides --teacher's default).")
     parser.add_argument("--n-synthetic", type=int, default=None, help="Synthetic examples (default: kdtext's default).")
+    parser.add_argument("--teacher-vectors", type=int, help="Dimensions of the students' teacher word vectors (default: kdtext's).")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="Student seeds.")
     parser.add_argument("--student", default="spacy-cnn")
     parser.add_argument("--student-param", action="append", default=[], metavar="NAME=VALUE")
@@ -54,6 +55,8 @@ def main() -> None:
         "teacher_params": parse_params(tuple(args.teacher_param)),
         "seed": 0,
     }
+    if args.teacher_vectors is not None:
+        overrides["teacher_vectors"] = args.teacher_vectors
     model = args.teacher_model or TEACHERS[args.teacher]
     if model:
         overrides["teacher_model"] = model
@@ -66,7 +69,16 @@ def main() -> None:
     results = report["results"]
     train, dev, test = (split_of(out, name) for name in ("train", "dev", "test"))
     synthetic, pool = load_transfer(out, config.lang)
-    variants = {"baseline": None, "distilled (augmentation)": synthetic, "distilled (augmentation + pool)": concat(synthetic, pool)}
+    variants = {
+        "baseline": None,
+        "distilled (augmentation)": synthetic,
+        "distilled (augmentation + pool)": concat(synthetic, pool),
+    }
+    vectors = out / "vectors" / "vectors.npz"
+    student_params = dict(config.student_params)
+    if vectors.exists():
+        student_params["vectors"] = str(vectors)
+        variants = {"baseline without teacher vectors": None, **variants}
     runs: dict[str, list[dict]] = {name: [] for name in variants}
     student_seconds = 0.0
     for seed in args.seeds:
@@ -77,7 +89,10 @@ def main() -> None:
                 figures = report["training"][reuse]
             else:
                 t0 = time.perf_counter()
-                student = build_student(config.student, lang=config.lang, **config.student_params)
+                params = dict(student_params)
+                if name == "baseline without teacher vectors":
+                    params.pop("vectors")
+                student = build_student(config.student, lang=config.lang, **params)
                 figures = student.fit(train, dev, transfer, seed=seed)
                 student_seconds += time.perf_counter() - t0
             result = evaluate_student(student, test)
@@ -92,6 +107,7 @@ def main() -> None:
         "",
         f"Command: `python benchmarks/distill_rt.py --teacher {args.teacher}"
         + (f" --n-synthetic {args.n_synthetic}" if args.n_synthetic is not None else "")
+        + (f" --teacher-vectors {args.teacher_vectors}" if args.teacher_vectors is not None else "")
         + "".join(f" --student-param {p}" for p in args.student_param)
         + f" --seeds {' '.join(map(str, args.seeds))}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}; "
@@ -99,7 +115,8 @@ def main() -> None:
         + ", ".join(f"{k} {v['seconds']:.0f}s" for k, v in report["stages"].items())
         + f"; extra student seeds {student_seconds:.0f}s).  ",
         f"Transfer set: {report['augment']['n_synthetic']:,} synthetic + {report['labelling']['n_unlabeled']:,} unlabelled; "
-        f"student `{config.student}` {json.dumps(config.student_params)}; seeds {args.seeds}.",
+        f"student `{config.student}` {json.dumps(config.student_params)}, teacher word vectors: "
+        f"{config.teacher_vectors or 'none'} dimensions; seeds {args.seeds}.",
         "",
         "| model | test accuracy (mean ± sd) | macro-F1 | dev accuracy | size on disk | docs/s | gap recovered |",
         "|---|---|---|---|---|---|---|",
@@ -111,7 +128,7 @@ def main() -> None:
         sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
         gap = (mean - base_mean) / (teacher["accuracy"] - base_mean) if teacher["accuracy"] > base_mean else float("nan")
         dev = f"{statistics.mean(d for d in devs if d is not None):.4f}" if any(d is not None for d in devs) else "-"
-        gap_text = "-" if name in ("baseline", "teacher") else f"{100 * gap:.0f}%"
+        gap_text = "-" if name.startswith("baseline") or name == "teacher" else f"{100 * gap:.0f}%"
         return (
             f"| {name} | {mean:.4f} ± {sd:.4f} | {statistics.mean(f1s):.4f} | {dev} | {size / 1e6:.1f} MB | {speed:,.0f} | {gap_text} |"
         )

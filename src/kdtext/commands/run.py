@@ -26,7 +26,7 @@ def register(cli: click.Group) -> None:
     @click.option("--n-synthetic", type=click.IntRange(min=0), default=60000, show_default=True, help="Synthetic examples to make.")
     @click.option("--lang", default="en", show_default=True, help="Language of the texts (spaCy code).")
     @click.option("--seed", type=int, default=0, show_default=True, help="Random seed for augmentation and training.")
-    @click.option("--teacher-vectors", type=click.IntRange(min=0), default=0, show_default=True, help="Give the students static word vectors of this many dimensions from the teacher's embedding table (0: none).")
+    @click.option("--teacher-vectors", type=click.IntRange(min=0), default=64, show_default=True, help="Give the students static word vectors of this many dimensions from the teacher's embedding table (0: none).")
     @click.option("--student", default="spacy-cnn", show_default=True, help="Student plugin.")
     @click.option("--student-param", multiple=True, metavar="NAME=VALUE", help="Student parameter, e.g. width=128 (repeatable).")
     @click.option("--device", default="auto", show_default=True, help="Teacher device: auto, cpu, cuda or cuda:N.")

@@ -40,7 +40,7 @@ class RunConfig:
     seed: int = 0
     #: Dimensions of static word vectors for the student, taken from the teacher's
     #: embedding table (0: none). The baseline student gets the same vectors.
-    teacher_vectors: int = 0
+    teacher_vectors: int = 64
     student: str = "spacy-cnn"
     student_params: dict[str, Any] = field(default_factory=dict)
     #: Labelling: "auto", "cpu", "cuda" or "cuda:N".

@@ -415,6 +415,11 @@ def stage_vectors(ctx: StageContext) -> dict[str, Any]:
     if not config.teacher_vectors:
         return {"dims": 0}
     teacher = load_teacher(ctx)
+    model = getattr(teacher, "model", None)
+    if getattr(teacher, "tokenizer", None) is None or not hasattr(model, "get_input_embeddings"):
+        note = f"teacher {config.teacher!r} has no embedding table: the students get no word vectors"
+        ctx.log(f"note: {note}")
+        return {"dims": 0, "note": note}
     corpus = TokenizedCorpus.load(ctx.input("corpus") / "corpus")
     pool = TokenizedCorpus.from_texts(unlabeled(ctx), lang=config.lang, tagger=None)
     words = set(corpus.vocab) | set(pool.vocab) | set(teacher_vocabulary(teacher.tokenizer))
