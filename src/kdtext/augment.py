@@ -966,11 +966,14 @@ def augment_file(
     params: dict[str, Any] | None = None,
     text_field: str = "text",
     progress: bool = False,
+    engine: Any = None,
 ) -> dict[str, Any]:
     """What ``kdtext augment`` does: read texts, augment them, write JSONL atomically.
 
-    Returns a summary: counts, skipped texts by reason, notes, seconds, and ``line``
-    (the one-line summary for people).
+    ``engine`` (see :mod:`kdtext.engine`) runs the augmentation itself, e.g. on Ray;
+    the file is the same for the same seed. Returns a summary: counts, skipped texts by
+    reason, notes, seconds, ``engine`` (its throughput figures, or None when run here)
+    and ``line`` (the one-line summary for people).
     """
     import time
 
@@ -995,7 +998,10 @@ def augment_file(
     finally:
         if bar:
             bar.close()
-    synthetic = aug.augment(corpus, n, seed=seed)
+    if engine is None:
+        synthetic, figures = aug.augment(corpus, n, seed=seed), None
+    else:
+        synthetic, figures = engine.augment(corpus, aug, n, seed=seed)
     bar = _progress(progress, len(synthetic), "writing")
     count = 0
     try:
@@ -1016,7 +1022,9 @@ def augment_file(
     n_skipped = sum(skipped.values())
     line = (
         f"wrote {count:,} examples from {len(texts):,} texts to {output} "
-        f"(augmenter {augmenter}, seed {seed}, {seconds:.1f} s)"
+        f"(augmenter {augmenter}, seed {seed}, "
+        + (f"engine {engine.name} on {figures.get('workers', 1)} workers, " if engine is not None else "")
+        + f"{seconds:.1f} s)"
     )
     if n_skipped:
         line += f"; skipped {n_skipped:,} texts: " + ", ".join(f"{v:,} {k.replace('_', '-')}" for k, v in skipped.items())
@@ -1028,6 +1036,7 @@ def augment_file(
         "skipped": skipped,
         "notes": list(synthetic.notes),
         "seconds": seconds,
+        "engine": figures,
         "line": line,
     }
 

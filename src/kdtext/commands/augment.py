@@ -41,21 +41,19 @@ def register(cli: click.Group) -> None:
 
         if ray_address and engine != "ray":
             raise click.UsageError("--ray-address needs --engine ray")
-        if engine == "local":
-            from ..augment import augment_file
+        from ..augment import augment_file
 
-            summary = augment_file(
-                input_path, output, augmenter=augmenter, n=n, seed=seed, lang=lang, tagger=tagger,
-                params=parse_params(params), text_field=text_field, progress=not quiet,
-            )  # fmt: skip
-        else:
-            from ..engine import get_engine
-            from ..engine.files import augment_file as augment_file_on
-
-            summary = augment_file_on(
-                input_path, output, engine=get_engine(engine, ray_address), augmenter=augmenter, n=n, seed=seed,
-                lang=lang, tagger=tagger, params=parse_params(params), text_field=text_field,
-            )  # fmt: skip
+        summary = augment_file(
+            input_path, output, augmenter=augmenter, n=n, seed=seed, lang=lang, tagger=tagger,
+            params=parse_params(params), text_field=text_field, progress=not quiet,
+            engine=None if engine == "local" else _engine(engine, ray_address),
+        )  # fmt: skip
         for note in summary["notes"]:
             click.echo(f"note: {note}", err=True)
         click.echo(summary["line"])
+
+
+def _engine(name: str, ray_address: str | None):
+    from ..engine import get_engine
+
+    return get_engine(name, ray_address)

@@ -1,8 +1,6 @@
-"""The file-level work of ``kdtext augment`` and ``kdtext label`` on any engine.
-
-:func:`augment_file` is :func:`kdtext.augment.augment_file` with the augmentation itself
-handed to an engine; :func:`write_label_shards` writes soft labels as Parquet shards
-in input order with a ``manifest.json``.
+"""The file-level work of ``kdtext label`` on any engine: :func:`write_label_shards` writes
+soft labels as Parquet shards in input order with a ``manifest.json``. (``kdtext augment``
+on an engine is :func:`kdtext.augment.augment_file` with ``engine=``.)
 """
 
 from __future__ import annotations
@@ -10,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,62 +17,6 @@ import numpy as np
 from ..errors import KdtextError
 
 SHARDS_FORMAT = "kdtext-soft-labels"
-
-
-def augment_file(
-    input_path: str | os.PathLike,
-    output: str | os.PathLike,
-    *,
-    engine: Any,
-    augmenter: str = "tang",
-    n: int | None = None,
-    seed: int = 0,
-    lang: str = "en",
-    tagger: str = "auto",
-    params: dict[str, Any] | None = None,
-    text_field: str = "text",
-) -> dict[str, Any]:
-    """Read texts, augment them on ``engine``, write JSONL atomically; the same file as
-    :func:`kdtext.augment.augment_file` for the same seed. Returns its summary plus
-    ``engine`` (the engine's throughput figures)."""
-    from ..augment import build_corpus, make_augmenter, needs_tags, read_source_texts
-    from ..corpus import check_language
-    from ..io import write_jsonl
-
-    start = time.perf_counter()
-    aug = make_augmenter(augmenter, **(params or {}))
-    texts, lines = read_source_texts(input_path, text_field)
-    kwargs: dict[str, Any] = {"source": str(input_path), "lines": lines}
-    if tagger != "auto":
-        kwargs["tagger"] = tagger if needs_tags(aug) else None
-    check_language(lang)
-    if getattr(aug, "requires_tags", False):
-        from ..default_plugins.taggers import tagger_for
-
-        kwargs["tagger"] = tagger_for(lang, tagger)
-    corpus = build_corpus(texts, lang, aug, **kwargs)
-    synthetic, figures = engine.augment(corpus, aug, n, seed=seed)
-    count = write_jsonl(output, synthetic.rows())
-    seconds = time.perf_counter() - start
-    skipped = dict(synthetic.skipped)
-    n_skipped = sum(skipped.values())
-    line = (
-        f"wrote {count:,} examples from {len(texts):,} texts to {output} "
-        f"(augmenter {augmenter}, seed {seed}, engine {engine.name} on {figures.get('workers', 1)} workers, {seconds:.1f} s)"
-    )
-    if n_skipped:
-        line += f"; skipped {n_skipped:,} texts: " + ", ".join(f"{v:,} {k.replace('_', '-')}" for k, v in skipped.items())
-    else:
-        line += "; skipped 0 texts"
-    return {
-        "examples": count,
-        "texts": len(texts),
-        "skipped": skipped,
-        "notes": list(synthetic.notes),
-        "seconds": seconds,
-        "engine": figures,
-        "line": line,
-    }
 
 
 def write_label_shards(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import platform
-import shutil
 import sys
 import time
 from pathlib import Path
