@@ -112,6 +112,7 @@ def main() -> None:
         f"Command: `python benchmarks/distill_rt.py --teacher {args.teacher}"
         + (f" --n-synthetic {args.n_synthetic}" if args.n_synthetic is not None else "")
         + (f" --teacher-vectors {args.teacher_vectors}" if args.teacher_vectors is not None else "")
+        + "".join(f" --teacher-param {p}" for p in args.teacher_param)
         + "".join(f" --student-param {p}" for p in args.student_param)
         + f" --seeds {' '.join(map(str, args.seeds))}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}; "
