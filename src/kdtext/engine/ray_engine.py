@@ -312,20 +312,13 @@ def label_on_ray(
     import pyarrow as pa
 
     from ..teacher.cache import sequence_keys
-    from ..teacher.labelling import LabelResult
+    from ..teacher.labelling import LabelResult, encode_inputs
     from ..teacher.validate import check_teacher_output
 
-    if (texts is None) == (ids is None):
-        raise ConfigError("label() takes texts or ids (one of them)")
     if model_path is None or not hasattr(teacher, "label"):
         raise ConfigError(f"teacher {getattr(teacher, 'name', teacher)!r} cannot label on Ray (it needs a saved model folder and label()); use --engine local")
     started = time.perf_counter()
-    if texts is not None:
-        if isinstance(texts, str):
-            raise ConfigError("label() takes a list of texts, not one string")
-        seqs, n_truncated = teacher.encode(texts)
-    else:
-        seqs, n_truncated = teacher.prepare_ids(ids, with_special_tokens=with_special_tokens)  # type: ignore[arg-type]
+    seqs, n_truncated = encode_inputs(teacher, texts, ids, with_special_tokens)
     space = teacher.label_space
     n, k = len(seqs), len(space)
     keys = sequence_keys(seqs)

@@ -84,6 +84,18 @@ class LabelResult:
         return Dataset(list(texts), self.probs, label_space, soft=True)
 
 
+
+def encode_inputs(teacher: Any, texts: Any, ids: Any, with_special_tokens: bool = True) -> tuple[list[np.ndarray], int]:
+    """``(sequences, n_truncated)``: the teacher's input ids for ``texts`` or ``ids`` (exactly one of them)."""
+    if (texts is None) == (ids is None):
+        raise ConfigError("label() takes texts or ids (one of them)")
+    if texts is not None:
+        if isinstance(texts, str):
+            raise ConfigError("label() takes a list of texts, not one string")
+        return teacher.encode(texts)
+    return teacher.prepare_ids(ids, with_special_tokens=with_special_tokens)
+
+
 def label(
     teacher: "BertTeacher",
     texts: Sequence[str] | None = None,
@@ -104,15 +116,8 @@ def label(
 
     See :meth:`kdtext.teacher.bert.BertTeacher.label` for the parameters.
     """
-    if (texts is None) == (ids is None):
-        raise ConfigError("label() takes texts or ids (one of them)")
     started = time.perf_counter()
-    if texts is not None:
-        if isinstance(texts, str):
-            raise ConfigError("label() takes a list of texts, not one string")
-        seqs, n_truncated = teacher.encode(texts)
-    else:
-        seqs, n_truncated = teacher.prepare_ids(ids, with_special_tokens=with_special_tokens)  # type: ignore[arg-type]
+    seqs, n_truncated = encode_inputs(teacher, texts, ids, with_special_tokens)
     space = teacher.label_space
     assert space is not None
     n, k = len(seqs), len(space)
