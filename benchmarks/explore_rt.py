@@ -2,8 +2,8 @@
 
     python benchmarks/explore_rt.py runs/bench-minilm [--only NAME ...]
 
-Reuses the run's finetuned teacher labels (synthetic set + unlabelled pool) and trains
-one student per variant with seed 0. Selection is on dev accuracy only; test is not
+Reuses the run's finetuned teacher labels (synthetic set + unlabelled pool) and its
+teacher word vectors (for spacy-cnn variants) and trains one student per variant with seed 0. Selection is on dev accuracy only; test is not
 looked at. Each variant's figures are appended to RUN/explore.jsonl as soon as it
 finishes, so an interrupted exploration keeps what it measured (finished variants are
 skipped on a rerun).
@@ -58,12 +58,16 @@ def main() -> None:
         aug = synthetic if n_synth is None else synthetic.subset(np.arange(min(n_synth, len(synthetic))))
         transfer = {"aug": aug, "pool": pool, "aug+pool": concat(aug, pool), None: None}[transfer_kind] if transfer_kind else None
         t0 = time.perf_counter()
+        vectors = args.run_dir / "vectors" / "vectors.npz"
+        if vectors.exists() and student_name == "spacy-cnn":
+            params = {"vectors": str(vectors), **params}
         student = build_student(student_name, lang=config["lang"], progress=False, **params)
         figures = student.fit(train, dev, transfer, seed=0)
         row = {
             "variant": name,
             "student": student_name,
-            "params": params,
+            "params": {k: v for k, v in params.items() if k != "vectors"},
+            "teacher_vectors": "vectors" in params,
             "transfer": transfer_kind,
             "n_transfer": 0 if transfer is None else len(transfer),
             "dev_accuracy": figures["best_dev_score"],
@@ -74,10 +78,14 @@ def main() -> None:
         with open(out, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
     rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
-    print("\n| variant | transfer examples | dev accuracy | train time |", file=sys.stderr)
-    print("|---|---|---|---|", file=sys.stderr)
+    print("\n| variant | teacher vectors | transfer examples | dev accuracy | train time |", file=sys.stderr)
+    print("|---|---|---|---|---|", file=sys.stderr)
     for row in sorted(rows, key=lambda r: -r["dev_accuracy"]):
-        print(f"| {row['variant']} | {row['n_transfer']:,} | {row['dev_accuracy']:.4f} | {row['train_seconds']:.0f}s |", file=sys.stderr)
+        print(
+            f"| {row['variant']} | {'yes' if row.get('teacher_vectors') else 'no'} | {row['n_transfer']:,} "
+            f"| {row['dev_accuracy']:.4f} | {row['train_seconds']:.0f}s |",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":
