@@ -128,3 +128,16 @@ def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file does not exist"):
         load_config(tmp_path / "nope.toml", {})
     assert RunConfig(data="demo").to_json()["n_synthetic"] == 60000
+
+
+def test_replace_directory_swaps_in_the_new_folder(tmp_path):
+    from kdtext.io import replace_directory
+
+    target, built = tmp_path / "model", tmp_path / ".model.tmp"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    built.mkdir()
+    (built / "new.txt").write_text("new")
+    replace_directory(built, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert [p.name for p in target.iterdir()] == ["new.txt"]

@@ -6,7 +6,9 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
@@ -67,3 +69,19 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> int:
             handle.write("\n")
             count += 1
     return count
+
+
+def replace_directory(built: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Move the finished folder ``built`` to ``target``, replacing any folder there.
+
+    An existing ``target`` is renamed aside first and removed only after ``built`` is in
+    place, so at every moment ``target`` is either the old folder or the new one.
+    """
+    built, target = Path(built), Path(target)
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(target, old)
+        os.replace(built, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(built, target)

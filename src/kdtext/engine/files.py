@@ -40,7 +40,7 @@ def write_label_shards(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..io import write_json
+    from ..io import replace_directory, write_json
     from ..pipeline.runner import sha256_file
 
     directory = Path(directory)
@@ -69,13 +69,7 @@ def write_label_shards(
             files.append({"path": name, "first": first, "rows": last - first, "sha256": sha256_file(tmp / name)})
         manifest = {"format": SHARDS_FORMAT, "version": 1, "labels": list(labels), "examples": n, "files": files, "summary": summary or {}}
         write_json(tmp / "manifest.json", json.loads(json.dumps(manifest, default=str)))
-        if directory.exists():
-            old = directory.with_name(f".{directory.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(directory, old)
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, directory)
+        replace_directory(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import tempfile
-import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
@@ -32,7 +31,7 @@ import numpy as np
 
 from ..base import Teacher, directory_size
 from ..errors import ConfigError, ModelError
-from ..io import write_json
+from ..io import replace_directory, write_json
 from ..labels import LabelSpace
 
 if TYPE_CHECKING:
@@ -717,13 +716,7 @@ class BertTeacher(Teacher):
                     "training": self.training,
                 },
             )
-            if path.exists():
-                old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
-                os.replace(path, old)
-                os.replace(tmp, path)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, path)
+            replace_directory(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
