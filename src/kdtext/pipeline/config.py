@@ -36,11 +36,17 @@ class RunConfig:
     #: Parameters for the augmenters; each augmenter takes those it knows.
     augment_params: dict[str, Any] = field(default_factory=dict)
     n_synthetic: int = 60000
+    #: Augment the unlabelled texts too, not only the training texts (the synthetic
+    #: examples then come from every real text the run has; see benchmarks/RESULTS.md).
+    augment_unlabeled: bool = True
     lang: str = "en"
     seed: int = 0
-    #: Dimensions of static word vectors for the student, taken from the teacher's
-    #: embedding table (0: none). The baseline student gets the same vectors.
+    #: Dimensions of static word vectors for the student, taken from the teacher
+    #: (0: none). The baseline student gets the same vectors.
     teacher_vectors: int = 64
+    #: Where those vectors come from: "encoder" (the finetuned teacher reading each
+    #: word alone) or "embeddings" (its input embedding table); see kdtext.vectors.
+    vectors_from: str = "encoder"
     student: str = "spacy-cnn"
     student_params: dict[str, Any] = field(default_factory=dict)
     #: Labelling: "auto", "cpu", "cuda" or "cuda:N".
@@ -71,6 +77,8 @@ class RunConfig:
             raise ConfigError(f"unknown quantize {self.quantize!r}; use int8")
         if not isinstance(self.teacher_vectors, int) or self.teacher_vectors < 0:
             raise ConfigError(f"teacher_vectors must be 0 (off) or a number of dimensions, got {self.teacher_vectors!r}")
+        if self.vectors_from not in ("encoder", "embeddings"):
+            raise ConfigError(f"unknown vectors_from {self.vectors_from!r}; use encoder or embeddings")
         if self.engine not in ("local", "ray"):
             raise ConfigError(f"unknown engine {self.engine!r}; use local or ray")
 

@@ -213,17 +213,29 @@ def _needs_tags(config: RunConfig) -> bool:
 
 
 def stage_corpus(ctx: StageContext) -> dict[str, Any]:
-    from ..corpus import TokenizedCorpus
+    from ..corpus import CorpusBuilder
 
     config = ctx.config
     train = split(ctx, "train")
     tagger = "auto" if config.n_synthetic and _needs_tags(config) else None
-    corpus = TokenizedCorpus.from_texts(train.texts, lang=config.lang, tagger=tagger, source=train.source, lines=train.lines)
+    builder = CorpusBuilder(config.lang, tagger)
+    builder.add(train.texts, source=train.source, lines=train.lines)
+    if config.augment_unlabeled:
+        pool = unlabeled(ctx)
+        builder.add(pool, source=ctx.input("data") / "unlabeled.jsonl", lines=range(1, len(pool) + 1))
+    corpus = builder.build()
     corpus.save(ctx.out / "corpus")
     tagged = corpus.tagged
     if tagger and not tagged:
         ctx.log(f"no POS tagger for {config.lang!r}: same-POS word replacement is off")
     return {"n_docs": corpus.n_docs, "n_tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "tagged": tagged}
+
+
+def _corpus_settings(config: RunConfig) -> Any:
+    settings = {"lang": config.lang, "tags": bool(config.n_synthetic) and _needs_tags(config)}
+    if config.augment_unlabeled:  # only when on, so runs made before the option keep their fingerprint
+        settings["unlabeled"] = True
+    return settings
 
 
 def stage_augment(ctx: StageContext) -> dict[str, Any]:
@@ -406,7 +418,7 @@ def _student_settings(config: RunConfig) -> Any:
 
 
 def stage_vectors(ctx: StageContext) -> dict[str, Any]:
-    """Static word vectors for the student from the teacher's embedding table (see :mod:`kdtext.vectors`)."""
+    """Static word vectors for the student from the teacher (see :mod:`kdtext.vectors`)."""
     from ..corpus import TokenizedCorpus
     from ..vectors import save_vectors, teacher_vocabulary, word_vectors
 
@@ -416,16 +428,27 @@ def stage_vectors(ctx: StageContext) -> dict[str, Any]:
     teacher = load_teacher(ctx)
     model = getattr(teacher, "model", None)
     if getattr(teacher, "tokenizer", None) is None or not hasattr(model, "get_input_embeddings"):
-        note = f"teacher {config.teacher!r} has no embedding table: the students get no word vectors"
+        note = f"teacher {config.teacher!r} is not a Hugging Face model: the students get no word vectors"
         ctx.log(f"note: {note}")
         return {"dims": 0, "note": note}
     corpus = TokenizedCorpus.load(ctx.input("corpus") / "corpus")
     pool = TokenizedCorpus.from_texts(unlabeled(ctx), lang=config.lang, tagger=None)
     words = set(corpus.vocab) | set(pool.vocab) | set(teacher_vocabulary(teacher.tokenizer))
-    kept, vectors = word_vectors(teacher, words, dims=config.teacher_vectors)
+    started = time.perf_counter()
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(words), unit=" words", desc="word vectors", file=sys.stderr, leave=False, disable=config.vectors_from != "encoder") as bar:
+        kept, vectors = word_vectors(teacher, words, dims=config.teacher_vectors, source=config.vectors_from, progress=bar.update)
+    seconds = time.perf_counter() - started
+    ctx.log(f"{len(kept):,} word vectors of {vectors.shape[1]} dimensions from the teacher's {config.vectors_from} in {seconds:.1f}s")
     save_vectors(ctx.out / "vectors.npz", kept, vectors)
-    ctx.log(f"{len(kept):,} word vectors of {vectors.shape[1]} dimensions from the teacher's embedding table")
-    return {"dims": int(vectors.shape[1]), "words": len(kept)}
+    return {"dims": int(vectors.shape[1]), "words": len(kept), "source": config.vectors_from, "seconds": round(seconds, 3)}
+
+
+def _vectors_settings(config: RunConfig) -> Any:
+    if config.vectors_from == "embeddings":  # the setting before vectors_from existed keeps its fingerprint
+        return config.teacher_vectors
+    return {"dims": config.teacher_vectors, "from": config.vectors_from}
 
 
 def _new_student(ctx: StageContext) -> Any:
@@ -542,10 +565,10 @@ def _jsonable(value: Any) -> Any:
 STAGES = [
     Stage("data", "load and validate data", stage_data, settings=_data_settings),
     Stage("teacher", "finetune or load the teacher", stage_teacher, settings=_teacher_settings, depends=("data",)),
-    Stage("corpus", "tokenize and tag", stage_corpus, settings=lambda c: {"lang": c.lang, "tags": bool(c.n_synthetic) and _needs_tags(c)}, depends=("data",)),
+    Stage("corpus", "tokenize and tag", stage_corpus, settings=_corpus_settings, depends=("data",)),
     Stage("augment", "augment", stage_augment, settings=_augment_settings, depends=("corpus",)),
     Stage("label", "label with the teacher", stage_label, settings=_label_settings, depends=("teacher", "augment", "data")),
-    Stage("vectors", "word vectors for the student", stage_vectors, settings=lambda c: c.teacher_vectors, depends=("teacher", "corpus", "data")),
+    Stage("vectors", "word vectors for the student", stage_vectors, settings=_vectors_settings, depends=("teacher", "corpus", "data")),
     Stage("baseline", "train the baseline student", stage_baseline, settings=_student_settings, depends=("data", "vectors")),
     Stage("distilled", "train the distilled student", stage_distilled, settings=_student_settings, depends=("data", "label", "vectors")),
     Stage("evaluate", "evaluate on test", stage_evaluate, depends=("teacher", "baseline", "distilled", "data")),
