@@ -3,7 +3,7 @@
     python benchmarks/explore_rt.py runs/bench-minilm [--only NAME ...]
 
 Reuses the run's finetuned teacher labels (synthetic set + unlabelled pool) and its
-teacher word vectors (for spacy-cnn variants) and trains one student per variant with seed 0. Selection is on dev accuracy only; test is not
+teacher word vectors (for spacy-cnn variants, unless the variant says otherwise) and trains one student per variant with seed 0. Selection is on dev accuracy only; test is not
 looked at. Each variant's figures are appended to RUN/explore.jsonl as soon as it
 finishes, so an interrupted exploration keeps what it measured (finished variants are
 skipped on a rerun).
@@ -24,6 +24,8 @@ VARIANTS = {
     "default: mse, aug+pool": ("spacy-cnn", {}, "aug+pool", None),
     "width 128, embed 10000": ("spacy-cnn", {"width": 128, "embed_size": 10000}, "aug+pool", None),
     "kl loss, T=2": ("spacy-cnn", {"loss": "kl", "temperature": 2.0}, "aug+pool", None),
+    "word vectors from the embedding table": ("spacy-cnn", {"vectors_from": "embeddings"}, "aug+pool", None),
+    "no word vectors": ("spacy-cnn", {"vectors_from": None}, "aug+pool", None),
     "random output init (BOW half learns)": ("spacy-cnn", {"random_output_init": True}, "aug+pool", None),
     "bow bigrams (ngram_size 2)": ("spacy-cnn", {"ngram_size": 2}, "aug+pool", None),
     "gold examples x5": ("spacy-cnn", {"gold_repeats": 5}, "aug+pool", None),
@@ -34,6 +36,20 @@ VARIANTS = {
     "30k synthetic + pool": ("spacy-cnn", {}, "aug+pool", 30000),
     "baseline (gold only)": ("spacy-cnn", {}, None, None),
 }
+
+
+def embedding_vectors(run_dir: Path, config: dict) -> Path:
+    """The run's word list with vectors from the teacher's input embedding table (made once)."""
+    from kdtext import plugins
+    from kdtext.vectors import load_vectors, save_vectors, word_vectors
+
+    path = run_dir / "explore-embedding-vectors.npz"
+    if not path.exists():
+        words, run_vectors = load_vectors(run_dir / "vectors" / "vectors.npz")
+        teacher = plugins.get_teacher(config["teacher"]).load(run_dir / "teacher" / "model")
+        kept, vectors = word_vectors(teacher, words, dims=run_vectors.shape[1], source="embeddings")
+        save_vectors(path, kept, vectors)
+    return path
 
 
 def main() -> None:
@@ -59,7 +75,11 @@ def main() -> None:
         transfer = {"aug": aug, "pool": pool, "aug+pool": concat(aug, pool), None: None}[transfer_kind] if transfer_kind else None
         t0 = time.perf_counter()
         vectors = args.run_dir / "vectors" / "vectors.npz"
-        if vectors.exists() and student_name == "spacy-cnn":
+        params = dict(params)
+        source = params.pop("vectors_from", "run")
+        if source == "embeddings":
+            vectors = embedding_vectors(args.run_dir, config)
+        if vectors.exists() and student_name == "spacy-cnn" and source is not None:
             params = {"vectors": str(vectors), **params}
         student = build_student(student_name, lang=config["lang"], progress=False, **params)
         figures = student.fit(train, dev, transfer, seed=0)

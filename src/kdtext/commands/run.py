@@ -27,7 +27,7 @@ def register(cli: click.Group) -> None:
     @click.option("--augment-unlabeled/--no-augment-unlabeled", default=True, show_default=True, help="Make synthetic examples from the unlabelled texts too, not only from the training texts.")
     @click.option("--lang", default="en", show_default=True, help="Language of the texts (spaCy code).")
     @click.option("--seed", type=int, default=0, show_default=True, help="Random seed for augmentation and training.")
-    @click.option("--teacher-vectors", type=click.IntRange(min=0), default=64, show_default=True, help="Give the students static word vectors of this many dimensions from the teacher (0: none).")
+    @click.option("--teacher-vectors", type=click.IntRange(min=0), default=64, show_default=True, help="Give the distilled student static word vectors of this many dimensions from the teacher (0: none; the baseline never gets them).")
     @click.option("--vectors-from", type=click.Choice(["encoder", "embeddings"]), default="encoder", show_default=True, help="Take those vectors from the finetuned teacher reading each word (encoder) or from its input embedding table (embeddings).")
     @click.option("--student", default="spacy-cnn", show_default=True, help="Student plugin.")
     @click.option("--student-param", multiple=True, metavar="NAME=VALUE", help="Student parameter, e.g. width=128 (repeatable).")

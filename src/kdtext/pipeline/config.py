@@ -41,8 +41,8 @@ class RunConfig:
     augment_unlabeled: bool = True
     lang: str = "en"
     seed: int = 0
-    #: Dimensions of static word vectors for the student, taken from the teacher
-    #: (0: none). The baseline student gets the same vectors.
+    #: Dimensions of static word vectors for the distilled student, taken from the
+    #: teacher (0: none). The baseline student gets none: it uses nothing of the teacher.
     teacher_vectors: int = 64
     #: Where those vectors come from: "encoder" (the finetuned teacher reading each
     #: word alone) or "embeddings" (its input embedding table); see kdtext.vectors.

@@ -451,21 +451,21 @@ def _vectors_settings(config: RunConfig) -> Any:
     return {"dims": config.teacher_vectors, "from": config.vectors_from}
 
 
-def _new_student(ctx: StageContext) -> Any:
+def _new_student(ctx: StageContext, with_vectors: bool) -> Any:
     config = ctx.config
     cls = plugins.get_student(config.student)
     params = dict(config.student_params)
     defaults = getattr(cls, "defaults", lambda: {})()
     if "lang" in defaults:
         params.setdefault("lang", config.lang)
-    vectors = ctx.input("vectors") / "vectors.npz"
-    if vectors.exists() and "vectors" in defaults:
-        params.setdefault("vectors", str(vectors))
+    if with_vectors and "vectors" in defaults and (ctx.input("vectors") / "vectors.npz").exists():
+        params.setdefault("vectors", str(ctx.input("vectors") / "vectors.npz"))
     return cls(**params)
 
 
 def stage_baseline(ctx: StageContext) -> dict[str, Any]:
-    student = _new_student(ctx)
+    """The student on the gold data alone, with nothing from the teacher (not its word vectors either)."""
+    student = _new_student(ctx, with_vectors=False)
     figures = student.fit(split(ctx, "train"), split(ctx, "dev"), seed=ctx.config.seed)
     student.save(ctx.out / "model")
     return _jsonable(figures)
@@ -474,7 +474,7 @@ def stage_baseline(ctx: StageContext) -> dict[str, Any]:
 def stage_distilled(ctx: StageContext) -> dict[str, Any]:
     transfer = concat(*load_transfer(ctx.runner.run_dir, ctx.config.lang))
     ctx.log(f"training on {len(split(ctx, 'train')):,} gold + {len(transfer):,} teacher-labelled examples")
-    student = _new_student(ctx)
+    student = _new_student(ctx, with_vectors=True)
     figures = student.fit(split(ctx, "train"), split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed)
     student.save(ctx.out / "model")
     return _jsonable(figures)
@@ -569,7 +569,7 @@ STAGES = [
     Stage("augment", "augment", stage_augment, settings=_augment_settings, depends=("corpus",)),
     Stage("label", "label with the teacher", stage_label, settings=_label_settings, depends=("teacher", "augment", "data")),
     Stage("vectors", "word vectors for the student", stage_vectors, settings=_vectors_settings, depends=("teacher", "corpus", "data")),
-    Stage("baseline", "train the baseline student", stage_baseline, settings=_student_settings, depends=("data", "vectors")),
+    Stage("baseline", "train the baseline student", stage_baseline, settings=_student_settings, depends=("data",)),
     Stage("distilled", "train the distilled student", stage_distilled, settings=_student_settings, depends=("data", "label", "vectors")),
     Stage("evaluate", "evaluate on test", stage_evaluate, depends=("teacher", "baseline", "distilled", "data")),
     Stage("report", "report", stage_report, settings=lambda c: c.to_json(), depends=("evaluate",)),
