@@ -23,6 +23,7 @@ import numpy as np
 VARIANTS = {
     "default: mse, aug+pool": ("spacy-cnn", {}, "aug+pool", None),
     "width 128, embed 10000": ("spacy-cnn", {"width": 128, "embed_size": 10000}, "aug+pool", None),
+    "more context: window 2, depth 3": ("spacy-cnn", {"window_size": 2, "depth": 3}, "aug+pool", None),
     "kl loss, T=2": ("spacy-cnn", {"loss": "kl", "temperature": 2.0}, "aug+pool", None),
     "word vectors from the embedding table": ("spacy-cnn", {"vectors_from": "embeddings"}, "aug+pool", None),
     "no word vectors": ("spacy-cnn", {"vectors_from": None}, "aug+pool", None),

@@ -185,3 +185,9 @@ def test_augmenting_the_pool_and_the_vector_source_rerun_only_what_they_touch(ta
 def test_run_help_names_the_new_options():
     result = CliRunner().invoke(cli, ["run", "--help"])
     assert "--augment-unlabeled" in result.output and "--vectors-from [encoder|embeddings]" in result.output
+
+
+def test_sizes_are_in_decimal_units_like_the_rest_of_kdtext():
+    from kdtext.pipeline.report import human_bytes
+
+    assert [human_bytes(n) for n in (999, 1500, 14_523_172, 438_688_794, None)] == ["999 B", "1.5 kB", "14.5 MB", "438.7 MB", "-"]

@@ -32,12 +32,13 @@ def error_reduction(results: dict[str, dict[str, Any]], metric: str = "accuracy"
 
 
 def human_bytes(n: float | None) -> str:
+    """Decimal units (1 MB = 10^6 bytes), as in ``kdtext evaluate`` and benchmarks/RESULTS.md."""
     if n is None:
         return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
+        n /= 1000
     return f"{n:.1f} GB"
 
 
