@@ -112,6 +112,18 @@ def test_mask_rate_within_tolerance(corpus):
     assert abs(np.mean(synthetic.words == mask_id) - 0.2) < 0.01
 
 
+def test_sets_of_different_augmenters_join_even_though_masking_extends_the_vocabulary(corpus):
+    ngram = augment_corpus(corpus, "ngram", n=300, seed=0)
+    mask = augment_corpus(corpus, "mask", n=300, seed=0, p_mask=0.3, mask_token="<mask>")
+    assert "<mask>" in mask.vocab and "<mask>" not in ngram.vocab
+    for parts in ([ngram, mask], [mask, ngram], [ngram, mask, ngram]):
+        joined = SyntheticSet.concat(parts)
+        assert joined.texts() == [t for p in parts for t in p.texts()]
+        assert joined.vocab[: len(parts[0].vocab)] == list(parts[0].vocab)  # the first part's ids are kept
+        assert len(joined.vocab) == len(corpus.vocab) + 1
+        np.testing.assert_array_equal(joined.source, np.concatenate([p.source for p in parts]))
+
+
 def test_pos_swaps_keep_the_tag(corpus):
     synthetic = augment_corpus(corpus, "pos", n=2000, seed=0, p_pos=0.3)
     table = corpus.pos_table()

@@ -191,3 +191,15 @@ def test_sizes_are_in_decimal_units_like_the_rest_of_kdtext():
     from kdtext.pipeline.report import human_bytes
 
     assert [human_bytes(n) for n in (999, 1500, 14_523_172, 438_688_794, None)] == ["999 B", "1.5 kB", "14.5 MB", "438.7 MB", "-"]
+
+
+def test_several_augmenters_share_the_synthetic_set(task, tmp_path):
+    from kdtext.augment import SyntheticSet
+
+    config = load_config(task / "run.toml", {"augmenters": ["mask", "ngram", "pos"], "n_synthetic": 90})
+    report = run_recipe(config, tmp_path / "run", quiet=True)
+    per = report["augment"]["per_augmenter"]
+    assert set(per) == {"mask", "ngram", "pos"} and sum(per.values()) == report["augment"]["n_synthetic"] > 0
+    synthetic = SyntheticSet.load(tmp_path / "run" / "augment" / "synthetic.npz")
+    assert any("[MASK]" in text for text in synthetic.texts())
+    assert report["labelling"]["n_synthetic"] == len(synthetic)

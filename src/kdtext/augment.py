@@ -149,13 +149,27 @@ class SyntheticSet:
 
     @classmethod
     def concat(cls, parts: Sequence["SyntheticSet"]) -> "SyntheticSet":
-        """The examples of ``parts`` one after another (they must share one vocabulary)."""
+        """The examples of ``parts`` one after another.
+
+        Parts made from one corpus share its vocabulary, except that masking adds the mask
+        token to it; word ids are remapped onto one vocabulary that holds every part's words
+        (the first part's ids unchanged), so ``mask`` and ``ngram`` sets can be joined.
+        """
         if not parts:
             raise ConfigError("nothing to concatenate")
         vocab = parts[0].vocab
+        words = [parts[0].words]
+        index: dict[str, int] | None = None
         for part in parts[1:]:
-            if part.vocab is not vocab and part.vocab != vocab:
-                raise ConfigError("synthetic sets made from different vocabularies cannot be joined")
+            if part.vocab is vocab or part.vocab == vocab:
+                words.append(part.words)
+                continue
+            if index is None:
+                vocab = list(vocab)
+                index = {w: i for i, w in enumerate(vocab)}
+            remap = np.fromiter((index.setdefault(w, len(index)) for w in part.vocab), dtype=np.int32, count=len(part.vocab))
+            vocab.extend(list(index)[len(vocab) :])
+            words.append(remap[part.words] if len(part.words) else part.words)
         lengths = np.concatenate([p.lengths() for p in parts])
         skipped: dict[str, int] = {}
         for p in parts:
@@ -164,7 +178,7 @@ class SyntheticSet:
         notes = list(dict.fromkeys(note for p in parts for note in p.notes))
         return cls(
             vocab,
-            np.concatenate([p.words for p in parts]),
+            np.concatenate(words),
             np.concatenate([p.spaces for p in parts]),
             np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
             np.concatenate([p.source for p in parts]),
