@@ -418,7 +418,9 @@ def _student_settings(config: RunConfig) -> Any:
 
 
 def stage_vectors(ctx: StageContext) -> dict[str, Any]:
-    """Static word vectors for the student from the teacher (see :mod:`kdtext.vectors`)."""
+    """Static word vectors for the distilled student from the teacher (see :mod:`kdtext.vectors`)."""
+    from tqdm.auto import tqdm
+
     from ..corpus import TokenizedCorpus
     from ..vectors import save_vectors, teacher_vocabulary, word_vectors
 
@@ -428,15 +430,13 @@ def stage_vectors(ctx: StageContext) -> dict[str, Any]:
     teacher = load_teacher(ctx)
     model = getattr(teacher, "model", None)
     if getattr(teacher, "tokenizer", None) is None or not hasattr(model, "get_input_embeddings"):
-        note = f"teacher {config.teacher!r} is not a Hugging Face model: the students get no word vectors"
+        note = f"teacher {config.teacher!r} is not a Hugging Face model: the distilled student gets no word vectors"
         ctx.log(f"note: {note}")
         return {"dims": 0, "note": note}
     corpus = TokenizedCorpus.load(ctx.input("corpus") / "corpus")
     pool = TokenizedCorpus.from_texts(unlabeled(ctx), lang=config.lang, tagger=None)
     words = set(corpus.vocab) | set(pool.vocab) | set(teacher_vocabulary(teacher.tokenizer))
     started = time.perf_counter()
-    from tqdm.auto import tqdm
-
     with tqdm(total=len(words), unit=" words", desc="word vectors", file=sys.stderr, leave=False, disable=config.vectors_from != "encoder") as bar:
         kept, vectors = word_vectors(teacher, words, dims=config.teacher_vectors, source=config.vectors_from, progress=bar.update)
     seconds = time.perf_counter() - started
