@@ -87,6 +87,7 @@ def test_bad_input_is_one_line_naming_file_and_line(tmp_path, content, message):
         (["--param", "p_mask=2"], "p_mask must be a number between 0 and 1"),
         (["--param", "nope=1"], "has no parameter(s) nope"),
         (["--param", "p_mask"], "--param takes NAME=VALUE"),
+        (["--augmenter", "mask", "--augmenter", "ngram"], "one --augmenter per file, got 2 (mask, ngram)"),
     ],
 )
 def test_bad_settings_are_one_line(tmp_path, source, args, message):

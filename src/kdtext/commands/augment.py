@@ -11,7 +11,7 @@ def register(cli: click.Group) -> None:
     @cli.command(name="augment")
     @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="JSONL file to write.")
-    @click.option("--augmenter", default="tang", show_default=True, help="Augmenter name (see `kdtext plugins`).")
+    @click.option("--augmenter", "augmenters", multiple=True, help="Augmenter name (see `kdtext plugins`); one per file (`kdtext run` mixes several).  [default: tang]")
     @click.option("--n", "n", type=click.IntRange(min=0), default=None, help="Examples to make [default: all that n_iter rounds give].")
     @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: the same seed gives the same file.")
     @click.option("--lang", default="en", show_default=True, help="Language of the texts (spaCy code: en, fr, de, es, it, nl...).")
@@ -22,7 +22,7 @@ def register(cli: click.Group) -> None:
     @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where augmentation runs: this process, or shards on Ray (same output for the same seed).")
     @click.option("--ray-address", help="With --engine ray: the cluster to use (e.g. auto, ray://head:10001) [default: start a local Ray instance].")
     def augment_command(
-        input_path: Path, output: Path, augmenter: str, n: int | None, seed: int, lang: str,
+        input_path: Path, output: Path, augmenters: tuple[str, ...], n: int | None, seed: int, lang: str,
         tagger: str, params: tuple[str, ...], text_field: str, quiet: bool, engine: str, ray_address: str | None,
     ) -> None:  # fmt: skip
         """Make synthetic examples from the texts of INPUT (JSONL or CSV with a `text` field).
@@ -41,6 +41,11 @@ def register(cli: click.Group) -> None:
 
         if ray_address and engine != "ray":
             raise click.UsageError("--ray-address needs --engine ray")
+        if len(augmenters) > 1:  # Click would otherwise keep the last one without a word
+            from ..errors import ConfigError
+
+            raise ConfigError(f"one --augmenter per file, got {len(augmenters)} ({', '.join(augmenters)}); run kdtext augment once for each")
+        augmenter = augmenters[0] if augmenters else "tang"
         from ..augment import augment_file
 
         summary = augment_file(
