@@ -332,14 +332,21 @@ def _commands_of(plugin_name: str, cli: Any) -> list[str] | None:
     impls = [impl for impl in pm.hook.register_commands.get_hookimpls() if impl.plugin is plugin]
     before = set(cli.commands)
     for impl in impls:
-        try:
-            impl.function(cli=cli)
-        except Exception as exc:
-            if impl.plugin_name not in _distributions:
-                raise
-            _plugin_failed(impl.plugin_name, f"failed in register_commands: {_describe(exc)}")
+        if not _register_commands(impl, cli):
             return None
     return [name for name in cli.commands if name not in before]
+
+
+def _register_commands(impl: Any, cli: Any) -> bool:
+    """Call one ``register_commands`` implementation; a third-party failure is a warning (False)."""
+    try:
+        impl.function(cli=cli)
+    except Exception as exc:
+        if impl.plugin_name not in _distributions:
+            raise
+        _plugin_failed(impl.plugin_name, f"failed in register_commands: {_describe(exc)}")
+        return False
+    return True
 
 
 def add_commands(cli: Any) -> None:
@@ -352,12 +359,7 @@ def add_commands(cli: Any) -> None:
     """
     load_builtins()
     for impl in pm.hook.register_commands.get_hookimpls():
-        try:
-            impl.function(cli=cli)
-        except Exception as exc:
-            if impl.plugin_name not in _distributions:
-                raise
-            _plugin_failed(impl.plugin_name, f"failed in register_commands: {_describe(exc)}")
+        _register_commands(impl, cli)
     cache = _read_command_cache()
     changed = loaded_any = False
     for ep, dist, version in _entry_points():
