@@ -143,7 +143,11 @@ def main() -> None:
         "| model | test accuracy (mean ± sd) | macro-F1 | dev accuracy | size on disk | docs/s | gap recovered |",
         "|---|---|---|---|---|---|---|",
     ]
-    base_mean = statistics.mean(r["accuracy"] for r in runs["baseline"])
+
+    def mean_of(name: str, key: str) -> float:
+        return statistics.mean(r[key] for r in runs[name])
+
+    base_mean = mean_of("baseline", "accuracy")
 
     def row(name: str, accs: list[float], f1s: list[float], devs: list, size: int, speed: float) -> str:
         mean = statistics.mean(accs)
@@ -163,20 +167,20 @@ def main() -> None:
                 [r["accuracy"] for r in found],
                 [r["macro_f1"] for r in found],
                 [r["dev"] for r in found],
-                statistics.mean(r["size_bytes"] for r in found),
-                statistics.mean(r["docs_per_second"] for r in found),
+                mean_of(name, "size_bytes"),
+                mean_of(name, "docs_per_second"),
             )
         )
     if "baseline + teacher word vectors" in runs:
-        with_vectors = statistics.mean(r["accuracy"] for r in runs["baseline + teacher word vectors"])
-        distilled = statistics.mean(r["accuracy"] for r in runs["distilled (synthetic + pool)"])
+        with_vectors = mean_of("baseline + teacher word vectors", "accuracy")
+        distilled = mean_of("distilled (synthetic + pool)", "accuracy")
         lines += [
             "",
             f"Against the baseline with the teacher's word vectors ({with_vectors:.4f}, one seed) the distilled student "
             f"recovers {100 * (distilled - with_vectors) / (teacher['accuracy'] - with_vectors):.0f}% of the gap.",
         ]
-    distilled_speed = statistics.mean(r["docs_per_second"] for r in runs["distilled (synthetic + pool)"])
-    distilled_size = statistics.mean(r["size_bytes"] for r in runs["distilled (synthetic + pool)"])
+    distilled_speed = mean_of("distilled (synthetic + pool)", "docs_per_second")
+    distilled_size = mean_of("distilled (synthetic + pool)", "size_bytes")
     lines += [
         "",
         f"Distilled student vs teacher: {distilled_speed / teacher['docs_per_second']:.0f}x the docs/s, "
