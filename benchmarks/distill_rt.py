@@ -40,7 +40,7 @@ def main() -> None:
         help="Make synthetic examples from the unlabelled pool too (default: kdtext's).",
     )  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="Student seeds.")
-    parser.add_argument("--student", default="spacy-cnn")
+    parser.add_argument("--student", default="spacy-fast", help="Student plugin (default: kdtext run's, spacy-fast).")
     parser.add_argument("--student-param", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--teacher-param", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--out", type=Path, help="Run folder (default: runs/bench-TEACHER).")

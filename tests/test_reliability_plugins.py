@@ -61,6 +61,8 @@ BAD_REGISTRATIONS = [
     ("wrong base", lambda register: register("wrong", NotATeacher), "not a subclass of kdtext.Teacher"),
     ("student as teacher", lambda register: register("stud", _student_class()), "not a subclass of kdtext.Teacher"),
     ("returns a list", lambda register: [GoodTeacher], "returned list from register_teachers"),
+    ("empty name", lambda register: register("", GoodTeacher), "registered a teacher with an invalid name: ''"),
+    ("raises PluginError", lambda register: (_ for _ in ()).throw(PluginError("its own")), "its own"),
 ]
 
 
@@ -101,7 +103,9 @@ def test_bad_plugin_via_the_cli_is_a_warning_then_a_one_line_error_in_strict_mod
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0
     assert "kdtext: warning: plugin 'bad' from distribution kdtext-bad 0.3 registered teacher 'wrong'" in result.output
+    assert plugins.pm.get_plugin("bad") is None  # skipped from then on: one warning, however often it is asked
     monkeypatch.setenv("KDTEXT_STRICT_PLUGINS", "1")
+    register_plugin(make_plugin(lambda register: register("wrong", NotATeacher)), "bad", distribution=("kdtext-bad", "0.3"))
     result = CliRunner().invoke(cli, ["plugins"])
     assert result.exit_code == 1 and result.output.count("\n") == 1 and "Error: plugin 'bad'" in result.output
 
@@ -115,7 +119,7 @@ def test_a_hook_that_raises_via_the_cli(register_plugin, monkeypatch):
     register_plugin(make_plugin(boom), "raiser", distribution=("kdtext-raiser", "2.0"))
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0 and "Traceback" not in result.output
-    assert "plugin 'raiser' from distribution kdtext-raiser 2.0 failed in register_teachers: ValueError: broken\n" in result.output
+    assert "plugin 'raiser' from distribution kdtext-raiser 2.0 failed in register_teachers: ValueError: broken; it is skipped\n" in result.output
     assert "second line" not in result.output
 
 
@@ -227,7 +231,7 @@ def test_slow_plugin_does_not_slow_help_once_its_commands_are_cached(tmp_path):
     first, result = _timed_kdtext(target, cache, "--help")  # imports the plugin once, records its commands
     assert result.returncode == 0, result.stderr
     assert "slow-hello" in result.stdout and first >= SLEEP
-    entries = json.loads((cache / plugins.COMMAND_CACHE).read_text())["plugins"]
+    (entries,) = json.loads((cache / plugins.COMMAND_CACHE).read_text())["environments"].values()
     assert [c["name"] for c in entries["kdtext-slow==1.0.0:slow=kdtext_slow"]] == ["slow-hello"]
 
     timings = []
@@ -264,10 +268,264 @@ def test_stale_or_corrupt_command_cache_is_harmless(tmp_path):
     assert result.returncode == 0 and "slow-hello" in result.stdout
     # a cache that names a command the plugin no longer has: a clear error, and the cache is repaired
     data = json.loads((cache / plugins.COMMAND_CACHE).read_text())
-    data["plugins"]["kdtext-slow==1.0.0:slow=kdtext_slow"].append({"name": "gone", "help": "Removed.", "short_help": None})
+    (entries,) = data["environments"].values()
+    entries["kdtext-slow==1.0.0:slow=kdtext_slow"].append({"name": "gone", "help": "Removed.", "short_help": None})
     (cache / plugins.COMMAND_CACHE).write_text(json.dumps(data))
     _, result = _timed_kdtext(target, cache, "gone")
     assert result.returncode == 1 and "no longer provides the command 'gone'" in result.stderr
     assert "Traceback" not in result.stderr
     _, result = _timed_kdtext(target, cache, "--help")
     assert "gone" not in result.stdout
+
+
+# -- containment: broken plugins installed for real, each next to a good one -----------------
+
+GOOD_PLUGIN = '''
+import click
+
+import kdtext
+
+
+class GoodAugmenter(kdtext.Augmenter):
+    """An augmenter from a plugin that works."""
+
+    def augment(self, corpus, n, *, seed=0):
+        raise NotImplementedError
+
+
+@kdtext.hookimpl
+def register_augmenters(register):
+    register("good-augmenter", GoodAugmenter)
+
+
+@kdtext.hookimpl
+def register_commands(cli):
+    @cli.command(name="good-hello")
+    def good_hello():
+        """Say hello from the good plugin."""
+        click.echo("hello from the good plugin")
+'''
+
+#: entry-point name -> (module source, what its one warning line says)
+BROKEN_PLUGINS = {
+    "misspelled": (
+        '''
+import kdtext
+
+@kdtext.hookimpl
+def register_augmenter(register):  # the hook is register_augmenters
+    pass
+''',
+        "implements 'register_augmenter' (did you mean 'register_augmenters'?), which is not a kdtext hook",
+    ),
+    "raising": (
+        '''
+import kdtext
+
+@kdtext.hookimpl
+def register_augmenters(register):
+    raise ValueError("no synonyms table\\nsecond line")
+
+@kdtext.hookimpl
+def register_commands(cli):
+    raise ValueError("no commands either")
+''',
+        "failed in register_augmenters: ValueError: no synonyms table",
+    ),
+    "returning": (
+        '''
+import click
+import kdtext
+
+@kdtext.hookimpl
+def register_commands(cli):
+    @cli.command(name="returning-hello")
+    def hello():
+        """Never shown: the plugin is skipped."""
+    return hello
+''',
+        "returned Command from register_commands; it should add commands to cli and return nothing",
+    ),
+    "badreg": (
+        '''
+import kdtext
+
+class Fine(kdtext.Augmenter):
+    """Registered fine, skipped with its plugin."""
+
+    def augment(self, corpus, n, *, seed=0):
+        raise NotImplementedError
+
+@kdtext.hookimpl
+def register_augmenters(register):
+    register("badreg-fine", Fine)
+    register("badreg-object", object)
+    register("badreg-instance", Fine())
+''',
+        "registered augmenter 'badreg-object' as class builtins.object, which is not a subclass of kdtext.Augmenter "
+        "(and 1 more problem(s))",
+    ),
+}
+
+
+def _write_project(root: Path, entry_point: str, source: str, version: str = "0.0.1") -> Path:
+    module = f"kdtext_{entry_point}"
+    project = root / f"kdtext-{entry_point}"
+    (project / module).mkdir(parents=True)
+    (project / module / "__init__.py").write_text(source)
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [build-system]
+            requires = ["setuptools"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "kdtext-{entry_point}"
+            version = "{version}"
+            [project.entry-points.kdtext]
+            {entry_point} = "{module}"
+            [tool.setuptools]
+            packages = ["{module}"]
+            """
+        )
+    )
+    return project
+
+
+def _pip_install(target: Path, *projects: Path, editable: bool = False) -> Path:
+    args = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target)]
+    for project in projects:
+        args += ["-e", str(project)] if editable else [str(project)]
+    subprocess.run(args, check=True, capture_output=True)
+    return target
+
+
+@pytest.fixture(scope="module")
+def broken_site(tmp_path_factory) -> Path:
+    """One folder with the good plugin and every broken one installed (one pip call)."""
+    root = tmp_path_factory.mktemp("broken-plugins")
+    projects = [_write_project(root, "good", GOOD_PLUGIN)]
+    projects += [_write_project(root, name, source) for name, (source, _) in BROKEN_PLUGINS.items()]
+    return _pip_install(root / "site", *projects)
+
+
+def _kdtext_with(site: Path, cache: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "PYTHONPATH": str(site), "KDTEXT_CACHE_DIR": str(cache)}
+    for name in ("KDTEXT_STRICT_PLUGINS", "KDTEXT_LOAD_PLUGINS", "KDTEXT_DEBUG"):
+        environ.pop(name, None)
+    environ.update(env)
+    return subprocess.run([sys.executable, "-m", "kdtext", *args], capture_output=True, text=True, env=environ)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("broken", list(BROKEN_PLUGINS))
+def test_a_broken_plugin_costs_one_warning_and_every_command_keeps_working(broken_site, tmp_path, broken):
+    message = BROKEN_PLUGINS[broken][1]
+    warning = f"kdtext: warning: plugin '{broken}' from distribution kdtext-{broken} 0.0.1 {message}; it is skipped"
+    only = {"KDTEXT_LOAD_PLUGINS": f"good,{broken}"}
+    for args in (["--help"], ["plugins", "--json"], ["good-hello"], ["augment", "--help"], ["uninstall", "--help"]):
+        result = _kdtext_with(broken_site, tmp_path / "cache", *args, **only)
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stderr.splitlines() == [warning], (args, result.stderr)
+        if args == ["--help"]:
+            assert "good-hello" in result.stdout and f"{broken}-hello" not in result.stdout
+        if args == ["plugins", "--json"]:
+            names = {row["name"] for row in json.loads(result.stdout)}
+            assert "good-augmenter" in names and not any(name.startswith(broken) for name in names)
+        if args == ["good-hello"]:
+            assert result.stdout == "hello from the good plugin\n"
+    strict = _kdtext_with(broken_site, tmp_path / "cache", "plugins", KDTEXT_STRICT_PLUGINS="1", **only)
+    assert strict.returncode == 1 and "Traceback" not in strict.stderr
+    assert strict.stderr == f"Error: plugin '{broken}' from distribution kdtext-{broken} 0.0.1 {message}\n"
+
+
+@pytest.mark.slow
+def test_debug_shows_the_traceback_of_a_raising_hook(broken_site, tmp_path):
+    only = {"KDTEXT_LOAD_PLUGINS": "good,raising"}
+    for args in (["--debug", "--help"], ["--debug", "plugins"]):
+        result = _kdtext_with(broken_site, tmp_path / "cache", *args, **only)
+        assert result.returncode == 0, result.stderr
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith("kdtext: warning: plugin 'raising' from distribution kdtext-raising 0.0.1 failed in")
+        assert lines[1] == "Traceback (most recent call last):"
+        assert "kdtext_raising" in result.stderr and lines[-2:] == ["ValueError: no synonyms table", "second line"]
+    # without --debug: the one line only
+    result = _kdtext_with(broken_site, tmp_path / "cache", "plugins", **only)
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_every_broken_plugin_at_once_is_one_line_each(broken_site, tmp_path):
+    result = _kdtext_with(broken_site, tmp_path / "cache", "plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(BROKEN_PLUGINS), lines
+    for broken in BROKEN_PLUGINS:
+        assert sum(f"plugin '{broken}' from distribution kdtext-{broken} 0.0.1 " in line for line in lines) == 1
+    assert "good-augmenter" in {row["name"] for row in json.loads(result.stdout)}
+
+
+# -- the command cache: per environment, and refreshed when an editable plugin changes --------
+
+COMMAND_PLUGIN = '''
+import click
+
+import kdtext
+
+
+@kdtext.hookimpl
+def register_commands(cli):
+    @cli.command(name="{command}")
+    def command():
+        """{command} from the plugin."""
+        click.echo("{command} ran")
+'''
+
+
+@pytest.mark.slow
+def test_command_cache_is_kept_per_environment(tmp_path):
+    """One distribution and version with different commands in two environments: each sees its own."""
+    site_a = _pip_install(tmp_path / "site-a", _write_project(tmp_path / "a", "envplug", COMMAND_PLUGIN.format(command="cmd-in-a")))
+    site_b = _pip_install(tmp_path / "site-b", _write_project(tmp_path / "b", "envplug", COMMAND_PLUGIN.format(command="cmd-in-b")))
+    other = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(other)], check=True)
+    other_python = other / "bin" / "python"
+    cache = tmp_path / "cache"
+
+    def help_of(python: Path, site: Path) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PYTHONPATH": str(site), "KDTEXT_CACHE_DIR": str(cache)}
+        for name in ("KDTEXT_STRICT_PLUGINS", "KDTEXT_LOAD_PLUGINS"):
+            env.pop(name, None)
+        return subprocess.run([str(python), "-m", "kdtext", "--help"], capture_output=True, text=True, env=env)
+
+    first = help_of(Path(sys.executable), site_a)
+    assert first.returncode == 0 and "cmd-in-a" in first.stdout, first.stderr
+    second = help_of(other_python, site_b)
+    assert second.returncode == 0, second.stderr
+    assert "cmd-in-b" in second.stdout and "cmd-in-a" not in second.stdout
+    again = help_of(Path(sys.executable), site_a)  # both environments' entries are kept
+    assert "cmd-in-a" in again.stdout and "cmd-in-b" not in again.stdout
+    environments = json.loads((cache / plugins.COMMAND_CACHE).read_text())["environments"]
+    assert len(environments) == 2
+
+
+@pytest.mark.slow
+def test_command_cache_follows_an_editable_plugin_whose_version_did_not_change(tmp_path):
+    project = _write_project(tmp_path, "editable", COMMAND_PLUGIN.format(command="first-command"))
+    site = _pip_install(tmp_path / "site", project, editable=True)
+    # an editable install's import hook is a .pth file, which PYTHONPATH folders do not run
+    pythonpath = f"{site}{os.pathsep}{project}"
+    cache = tmp_path / "cache"
+    result = _kdtext_with(Path(pythonpath), cache, "--help")
+    assert result.returncode == 0 and "first-command" in result.stdout, result.stderr
+    assert (cache / plugins.COMMAND_CACHE).exists()
+
+    source = project / "kdtext_editable" / "__init__.py"
+    source.write_text(COMMAND_PLUGIN.format(command="the-renamed-command"))
+    result = _kdtext_with(Path(pythonpath), cache, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "the-renamed-command" in result.stdout and "first-command" not in result.stdout
+    result = _kdtext_with(Path(pythonpath), cache, "the-renamed-command")
+    assert result.returncode == 0 and result.stdout == "the-renamed-command ran\n", result.stderr
+    (entries,) = json.loads((cache / plugins.COMMAND_CACHE).read_text())["environments"].values()
+    assert {key.split("@")[0] for key in entries} == {"kdtext-editable==0.0.1:editable=kdtext_editable"}

@@ -27,6 +27,7 @@ class PlainTeacher(kdtext.Teacher):
     """A third-party teacher with predict_proba only; ``mode`` chooses how it misbehaves."""
 
     name = "plain"
+    defaults = {"model": None, "seed": 0, "mode": "ok", "bad_row": 3}
 
     def __init__(self, model=None, seed=0, mode="ok", bad_row=3, **_):
         self.mode, self.bad_row = mode, int(bad_row)

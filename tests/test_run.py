@@ -65,12 +65,23 @@ def test_end_to_end_artifacts_and_report(task, tmp_path):
         assert 0.0 <= results[model]["accuracy"] <= 1.0
         assert sum(map(sum, results[model]["confusion_matrix"]["matrix"])) == 20
     assert "gap_recovered" in results
+    # the reference row: TF-IDF + logistic regression on the same gold data, nothing from the teacher
+    from kdtext.data import read_labelled
+    from kdtext.reference import ReferenceClassifier
+
+    train, dev = read_labelled(task / "train.jsonl"), read_labelled(task / "dev.jsonl")
+    test = read_labelled(task / "test.jsonl", train.label_space)
+    refit = ReferenceClassifier.fit(train, dev)
+    expected = float((refit.predict_proba(test.texts).argmax(1) == test.targets.argmax(1)).mean())
+    assert results["reference"]["accuracy"] == pytest.approx(expected)
+    assert report["stages"]["reference"] and "Reference: TF-IDF + LR" in result.output
     assert report["n_transfer"] == report["augment"]["n_synthetic"] + 30
     assert 0 < report["augment"]["n_synthetic"] <= 300
     assert set(report["stages"]) >= set(STAGE_NAMES) - {"report"}
     assert json.loads((run_dir / "config.json").read_text())["n_synthetic"] == 300
     page = (run_dir / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "Confusion matrices" in page
+    assert "Reference: TF-IDF + LR" in page
     assert "http" not in page.replace("http-equiv", "")  # self-contained
 
 
@@ -101,7 +112,7 @@ def test_interrupted_labelling_resumes_without_redoing_stages(task, tmp_path, mo
     # a changed student setting reruns exactly the student stages and what follows them
     config.student_params["width"] = 8
     report = run_recipe(config, run_dir, quiet=True)
-    assert report["resumed"] == ["data", "teacher", "corpus", "augment", "label", "vectors"]
+    assert report["resumed"] == ["data", "teacher", "corpus", "augment", "label", "vectors", "reference"]
 
 
 def _run(task: Path, tmp_path: Path, **files: str):
@@ -169,7 +180,7 @@ def test_augmenting_the_pool_and_the_vector_source_rerun_only_what_they_touch(ta
     # the vector source reruns the vectors and the distilled student; the baseline has no vectors
     config.vectors_from = "encoder"
     report = run_recipe(config, run_dir, quiet=True)
-    assert report["resumed"] == ["data", "teacher", "corpus", "augment", "label", "baseline"]
+    assert report["resumed"] == ["data", "teacher", "corpus", "augment", "label", "baseline", "reference"]
     words, encoder_vectors = load_vectors(run_dir / "vectors" / "vectors.npz")
     assert encoder_vectors.shape == embedding_vectors.shape and not np.allclose(encoder_vectors, embedding_vectors)
     assert json.loads((run_dir / "manifest.json").read_text())["stages"]["vectors"]["summary"]["source"] == "encoder"
@@ -177,7 +188,7 @@ def test_augmenting_the_pool_and_the_vector_source_rerun_only_what_they_touch(ta
     # turning pool augmentation off reruns the corpus and what depends on it; labels come from the cache
     config.augment_unlabeled = False
     report = run_recipe(config, run_dir, quiet=True)
-    assert report["resumed"] == ["data", "teacher", "baseline"]
+    assert report["resumed"] == ["data", "teacher", "baseline", "reference"]
     assert report["labelling"]["n_cached"] > 0
     assert json.loads((run_dir / "manifest.json").read_text())["stages"]["corpus"]["summary"]["n_docs"] == 40
 

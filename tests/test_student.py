@@ -12,7 +12,7 @@ import pytest
 from kdtext.data import Dataset
 from kdtext.errors import ConfigError, DataError, ModelError, UnknownPluginError
 from kdtext.labels import LabelSpace
-from kdtext.student import build_student, evaluate_student, load_student
+from kdtext.student import build_student, evaluate_student, load_student, save_student
 
 pytest.importorskip("spacy")
 
@@ -20,6 +20,7 @@ FILLER = "the a film movie it was this one really quite".split()
 # small and fast; every test overrides what it needs
 BOW = {"progress": False, "max_epochs": 20, "batch_size": 8, "learn_rate": 0.01}
 CNN = {**BOW, "width": 16, "depth": 1, "embed_size": 100, "bow_length": 4096}
+FAST = {**BOW, "width": 16, "embed_size": 1000, "eval_every": 0, "patience": 10}  # the schedule of the others
 
 
 def sentences(cue: str, n: int, seed: int) -> list[str]:
@@ -54,7 +55,10 @@ def test_students_are_registered_and_reject_bad_params():
         build_student("spacy-bow", dropout=1.5)
 
 
-@pytest.mark.parametrize("name,params", [("spacy-bow", BOW), ("spacy-cnn", CNN)])
+@pytest.mark.parametrize(
+    "name,params",
+    [("spacy-bow", BOW), ("spacy-cnn", CNN), ("spacy-fast", FAST), ("spacy-fast", {**FAST, "pooling": "reduce", "attrs": "NORM"})],
+)
 def test_multiclass_task_is_learned(name, params):
     train, dev = gold_task(THREE), gold_task(THREE, n=6, seed=10)
     student = build_student(name, **params)
@@ -91,6 +95,9 @@ def soft_task() -> tuple[Dataset, Dataset, Dataset]:
         ("spacy-bow", {**BOW, "loss": "kl", "temperature": 2.0}),
         ("spacy-cnn", CNN),
         ("spacy-cnn", {**CNN, "loss": "kl", "temperature": 2.0}),
+        ("spacy-fast", FAST),
+        ("spacy-fast", {**FAST, "loss": "logits"}),
+        ("spacy-fast", {**FAST, "pooling": "ensemble"}),
     ],
 )
 def test_soft_labels_pull_predictions_toward_the_soft_targets(name, params):
@@ -128,7 +135,7 @@ def multilabel_task(n: int = 10, seed: int = 0) -> Dataset:
     return Dataset.from_labels(texts, labels, MULTI)
 
 
-@pytest.mark.parametrize("name,params", [("spacy-bow", BOW), ("spacy-cnn", CNN)])
+@pytest.mark.parametrize("name,params", [("spacy-bow", BOW), ("spacy-cnn", CNN), ("spacy-fast", FAST), ("spacy-fast", {**FAST, "loss": "kl", "temperature": 2.0})])
 def test_multilabel_task_with_soft_targets(name, params):
     train, dev = multilabel_task(), multilabel_task(n=3, seed=5)
     # multi-label soft rows need not sum to 1
@@ -147,8 +154,8 @@ def test_save_load_round_trip_and_plain_spacy_load(tmp_path):
     student = build_student("spacy-cnn", **{**CNN, "max_epochs": 3})
     figures = student.fit(train, dev, transfer, seed=1)
     texts = ["great film", "awful", "zeta omega", "unseen words entirely"]
-    student.save(tmp_path / "model")
-    student.save(tmp_path / "model")  # overwriting an existing student works
+    save_student(student, tmp_path / "model", name="spacy-cnn", figures=figures)
+    save_student(student, tmp_path / "model", name="spacy-cnn", figures=figures)  # overwriting an existing student works
     loaded = load_student(tmp_path / "model")
     assert type(loaded) is type(student) and loaded.label_space == student.label_space
     assert loaded.params == student.params and loaded.figures["steps"] == figures["steps"]

@@ -92,7 +92,7 @@ def test_label_bad_inputs(trained_dir, tmp_path):
     result = CliRunner().invoke(cli, ["label", good, "-o", str(tmp_path / "o.jsonl"), "--model", str(tmp_path / "none")])
     assert result.exit_code == 1 and "model directory does not exist" in result.output
     result = CliRunner().invoke(cli, ["label", good, "-o", str(tmp_path / "o.jsonl"), "--model", str(trained_dir), "--teacher", "bret"])
-    assert result.exit_code == 1 and "unknown teacher 'bret'; available: bert, file" in result.output
+    assert result.exit_code == 1 and "unknown teacher 'bret'; available: bert, command, file" in result.output
 
 
 def test_label_with_the_file_teacher(tmp_path):

@@ -254,12 +254,15 @@ def test_missing_gpu_index_is_one_clear_error(monkeypatch):
 def test_precision_and_quantization_choices(teacher):
     import torch
 
-    model, variant, autocast = teacher.inference_model(torch.device("cpu"))
+    model, variant, autocast = teacher.inference_model(torch.device("cpu"), backend="torch")
     assert variant == "fp32" and autocast is None
+    # a small job: PyTorch even under "auto" (the ONNX export would not pay; see test_teacher_backends.py)
+    assert teacher.inference_model(torch.device("cpu"), n_examples=10)[1] == "fp32"
     with pytest.raises(ConfigError, match="CPU only"):
         teacher.inference_model(torch.device("cuda"), quantize="int8")
-    with pytest.raises(ConfigError, match="for CUDA"):
-        teacher.inference_model(torch.device("cpu"), precision="bf16")
+    with pytest.raises(ConfigError, match="fp16 is for CUDA"):
+        teacher.inference_model(torch.device("cpu"), precision="fp16")
+    assert teacher.inference_model(torch.device("cpu"), precision="bf16")[1:] == ("bf16", torch.bfloat16)
 
 
 def test_nan_and_inf_outputs_are_detected_and_never_cached(teacher, tmp_path):

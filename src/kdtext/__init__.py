@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .base import Augmenter, Student, Tagger, Teacher
+from .base import Augmenter, FitResult, Student, Tagger, Teacher
 from .data import Dataset, read_labelled, read_soft_labels, read_texts
 from .errors import KdtextError
 from .hookspecs import hookimpl
@@ -18,6 +18,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "Augmenter",
     "Dataset",
+    "FitResult",
     "KdtextError",
     "LabelSpace",
     "Student",

@@ -981,22 +981,23 @@ def augment_file(
     text_field: str = "text",
     progress: bool = False,
     engine: Any = None,
+    cache_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """What ``kdtext augment`` does: read texts, augment them, write JSONL atomically.
 
     ``engine`` (see :mod:`kdtext.engine`) runs the augmentation itself, e.g. on Ray;
-    the file is the same for the same seed. Returns a summary: counts, skipped texts by
-    reason, notes, seconds, ``engine`` (its throughput figures, or None when run here)
-    and ``line`` (the one-line summary for people).
+    the file is the same for the same seed. ``n`` sizes the rounds (:func:`kdtext.rounds.augment_n`).
+    With ``cache_dir``, texts tokenized and tagged by an earlier call are loaded from
+    there (see :meth:`TokenizedCorpus.from_texts`). Returns a summary: counts, skipped
+    texts by reason, notes, seconds, ``engine`` (its throughput figures, or None when run
+    here) and ``line`` (the one-line summary for people).
     """
     import time
-
-    from .io import atomic_write
 
     start = time.perf_counter()
     aug = make_augmenter(augmenter, **(params or {}))
     texts, lines = read_source_texts(input_path, text_field)
-    kwargs: dict[str, Any] = {"source": str(input_path), "lines": lines}
+    kwargs: dict[str, Any] = {"source": str(input_path), "lines": lines, "cache_dir": cache_dir}
     if tagger != "auto":
         kwargs["tagger"] = tagger if needs_tags(aug) else None
     from .corpus import check_language
@@ -1012,30 +1013,22 @@ def augment_file(
     finally:
         if bar:
             bar.close()
-    if engine is None:
-        synthetic, figures = aug.augment(corpus, n, seed=seed), None
-    else:
-        synthetic, figures = engine.augment(corpus, aug, n, seed=seed)
+    from .rounds import augment_n
+    from .synthetic_jsonl import write_synthetic_jsonl
+
+    synthetic, figures = augment_n(corpus, augmenter, params or {}, n, seed=seed, engine=engine)
     bar = _progress(progress, len(synthetic), "writing")
-    count = 0
     try:
-        with atomic_write(output) as handle:
-            for row in synthetic.rows():
-                handle.write(json.dumps(row, ensure_ascii=False))
-                handle.write("\n")
-                count += 1
-                if bar and count % 1000 == 0:
-                    bar.update(1000)
-        if bar:
-            bar.update(count % 1000)
+        count = write_synthetic_jsonl(synthetic, output, progress=bar.update if bar else None)
     finally:
         if bar:
             bar.close()
     seconds = time.perf_counter() - start
     skipped = dict(synthetic.skipped)
     n_skipped = sum(skipped.values())
+    asked = f" (of the {n:,} asked for: these texts give no more distinct ones)" if n is not None and count < n else ""
     line = (
-        f"wrote {count:,} examples from {len(texts):,} texts to {output} "
+        f"wrote {count:,} examples{asked} from {len(texts):,} texts to {output} "
         f"(augmenter {augmenter}, seed {seed}, "
         + (f"engine {engine.name} on {figures.get('workers', 1)} workers, " if engine is not None else "")
         + f"{seconds:.1f} s)"

@@ -1,16 +1,27 @@
 """The interfaces that plugins implement: Teacher, Augmenter, Student and Tagger.
 
 A plugin subclasses one of these and registers the class by name through a
-``register_*`` hook (see :mod:`kdtext.hookspecs`). Parameters are keyword arguments of
-the constructor, so ``cls(**params)`` builds one from a config file or ``--param`` flags.
+``register_*`` hook (see :mod:`kdtext.hookspecs`). Each base class is the whole
+contract of its plugin type: what kdtext calls, with which arguments, what it must
+return, and which optional capabilities exist (class attributes with their defaults).
+
+Parameters, one convention for teachers, augmenters and students: the class attribute
+``defaults`` maps every parameter name to its default; ``cls(**params)`` builds one
+from a config file or ``--param`` flags, and the base ``__init__`` stores
+``self.params = {**defaults, **params}`` after :func:`resolve_params` has refused any
+name not in ``defaults`` (one :class:`~kdtext.errors.ConfigError` listing the valid
+ones). A subclass that checks types or ranges calls ``super().__init__(**params)``
+first and then checks ``self.params``.
 """
 
 from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -29,15 +40,133 @@ def directory_size(path: str | os.PathLike) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-class Teacher(ABC):
-    """A large, accurate classifier whose probabilities the student learns from.
+def plugin_label(cls: type) -> str:
+    """``"student 'tfidf-logreg'"``: how messages name a plugin class (kind and name)."""
+    kind = getattr(cls, "kind", "plugin")
+    return f"{kind} {getattr(cls, 'name', '') or cls.__name__!r}"
 
-    Subclasses set ``label_space`` once fitted or loaded.
+
+def resolve_params(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``{**cls.defaults, **params}``; a name not in ``cls.defaults`` is one ConfigError.
+
+    The one parameter check of every teacher, augmenter and student: the message names
+    the plugin, the unknown parameter(s) and the valid ones. ``defaults`` must be a
+    dict (a method or anything else is a :class:`~kdtext.errors.PluginError`).
     """
+    from .errors import ConfigError, PluginError
 
+    defaults = getattr(cls, "defaults", None)
+    if not isinstance(defaults, dict):
+        raise PluginError(
+            f"{plugin_label(cls)}: `defaults` must be a class attribute dict of parameter name -> default, "
+            f"not {type(defaults).__name__}"
+        )
+    unknown = set(params) - set(defaults)
+    if unknown:
+        raise ConfigError(
+            f"{plugin_label(cls)} has no parameter(s) {', '.join(sorted(unknown))}; "
+            f"its parameters: {', '.join(sorted(defaults)) or 'none'}"
+        )
+    return {**defaults, **params}
+
+
+class Plugin:
+    """What teachers, augmenters and students share: a name, a kind and their parameters."""
+
+    #: "teacher", "augmenter" or "student" (set by the base classes; used in messages).
+    kind: ClassVar[str] = "plugin"
     #: Name under which the class is registered (for messages and metadata).
     name: ClassVar[str] = ""
+    #: Every parameter with its default value. Only these names are accepted.
+    defaults: ClassVar[dict[str, Any]] = {}
+    #: The resolved parameters of an instance (``{**defaults, **given}``).
+    params: Mapping[str, Any] = MappingProxyType({})
+
+    def __init__(self, **params: Any):
+        self.params = resolve_params(type(self), params)
+
+
+class Teacher(Plugin, ABC):
+    """A large, accurate classifier whose probabilities the student learns from.
+
+    **What kdtext calls** (``kdtext run``, ``train-teacher``, ``label``):
+
+    ============================  ===============================================================
+    ``from_config(model, seed,    builds the teacher that ``kdtext run`` fits (classmethod; the
+    **params)``                   default passes ``model`` -- the ``--teacher-model`` -- only if
+                                  ``"model"`` is in ``defaults``, ``seed`` only if ``"seed"`` is)
+    ``default_model()``           the ``model`` when ``--teacher-model`` is not given (default
+                                  None: it must be given); only if ``"model"`` is in ``defaults``
+    ``is_saved(path)``            True if ``path`` holds a teacher :meth:`save` wrote: ``run``
+                                  then calls :meth:`load` instead of ``from_config`` + ``fit``
+    ``fit(train, dev)``           train on gold data (``dev`` may be None); returns a dict of
+                                  JSON-ready figures for the report; sets ``label_space``
+    ``predict_proba(texts)``      float32 ``(len(texts), n_labels)`` in ``label_space`` order;
+                                  rows sum to 1 unless multi-label (checked by kdtext)
+    ``save(path)`` / ``load``     a directory that ``load`` (classmethod) reads back
+    ``check_labels(space)``       after ``load`` in ``run``: the data's labels must match
+    ============================  ===============================================================
+
+    **Optional capabilities** (class attributes and methods with defaults here):
+    ``trainable`` (True: ``fit`` learns from the gold data; False: it only adopts the
+    label space, and the report says the teacher was not finetuned); ``run_unsupported``
+    (a one-line reason why ``kdtext run`` cannot use this teacher, "" if it can: ``run``
+    refuses it before any work); ``mask_token``; ``predict_logits``; ``fingerprint``
+    (a string that changes whenever the outputs could, for label caches); ``size_bytes``;
+    ``label`` (None, or a batch labeller ``label(texts=None, ids=None, *, cache_dir=None,
+    device=None, batch_tokens=None, quantize=None, progress=True)`` returning an object
+    with ``probs``, ``n_truncated`` and ``n_cached``, as :class:`kdtext.soft_labels.LabelResult`:
+    when set, ``kdtext run`` and ``kdtext label`` call it instead of ``predict_proba``,
+    with a label cache); ``tokenizer`` and ``model`` (a Hugging Face fast tokenizer and
+    model, where the teacher has them: synthetic examples are then labelled from
+    pre-computed input ids, and the distilled student can get the teacher's word vectors).
+    """
+
+    kind: ClassVar[str] = "teacher"
+    #: Whether ``fit`` learns from the gold data (False: it only adopts the label space).
+    trainable: ClassVar[bool] = True
+    #: Why ``kdtext run`` cannot use this teacher ("": it can); ``run`` stops with this line.
+    run_unsupported: ClassVar[str] = ""
+    #: Optional batch labeller with a cache (see the class docstring); None: ``predict_proba``.
+    label: Callable[..., Any] | None = None
+    #: A Hugging Face tokenizer and model, where the teacher has them.
+    tokenizer: Any = None
+    model: Any = None
     label_space: "LabelSpace | None" = None
+
+    @classmethod
+    def from_config(cls, model: str | None = None, seed: int = 0, **params: Any) -> "Teacher":
+        """The unfitted teacher that ``kdtext run`` builds from its settings.
+
+        ``model`` is ``--teacher-model`` (or ``teacher_model`` in the TOML file): it is
+        passed as the ``model`` parameter if ``"model"`` is in ``defaults``, and a
+        :class:`~kdtext.errors.ConfigError` otherwise. ``seed`` is the run's seed, passed
+        if ``"seed"`` is in ``defaults``. ``params`` are ``--teacher-param`` values and win
+        over both. Override to build the teacher another way.
+        """
+        from .errors import ConfigError
+
+        params = dict(params)
+        if model is not None:
+            if "model" not in cls.defaults:
+                raise ConfigError(f"{plugin_label(cls)} takes no model; leave out --teacher-model")
+            params.setdefault("model", model)
+        if "seed" in cls.defaults:
+            params.setdefault("seed", seed)
+        return cls(**params)
+
+    @classmethod
+    def default_model(cls) -> str | None:
+        """The ``model`` that ``kdtext run`` uses without ``--teacher-model`` (None: it must be given).
+
+        Asked only of teachers with ``"model"`` in ``defaults``.
+        """
+        return None
+
+    @classmethod
+    def is_saved(cls, path: str | os.PathLike) -> bool:
+        """True if ``path`` holds a teacher written by :meth:`save` (``kdtext run`` then only loads it)."""
+        return False
 
     @property
     def mask_token(self) -> str | None:
@@ -55,6 +184,16 @@ class Teacher(ABC):
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         """Raw scores before softmax/sigmoid, where the teacher has them."""
         raise NotImplementedError(f"teacher {self.name!r} does not expose logits")
+
+    def check_labels(self, label_space: "LabelSpace", where: str = "the data") -> None:
+        """Raise :class:`~kdtext.errors.ModelError` unless the teacher predicts ``label_space``."""
+        from .errors import ModelError
+
+        if self.label_space is not None and self.label_space != label_space:
+            raise ModelError(
+                f"teacher {self.name!r} predicts {list(self.label_space.labels)} ({self.label_space.task}), "
+                f"but {where} has {list(label_space.labels)} ({label_space.task})"
+            )
 
     @abstractmethod
     def save(self, path: str | os.PathLike) -> None:
@@ -74,33 +213,160 @@ class Teacher(ABC):
         return None
 
 
-class Augmenter(ABC):
-    """Turns a tokenized corpus into synthetic examples, reproducibly for a given seed."""
+class Augmenter(Plugin, ABC):
+    """Turns a tokenized corpus into synthetic examples, reproducibly for a given seed.
 
-    name: ClassVar[str] = ""
-    #: Parameter names and defaults, documented in the class docstring.
-    defaults: ClassVar[dict[str, Any]] = {}
+    **What kdtext calls**: ``cls(**params)`` (names from ``defaults``; ``kdtext run``
+    also passes ``mask_token`` -- the teacher's -- and ``n_iter`` when they are in
+    ``defaults`` and not given), then ``augment(corpus, n, seed=seed)``, which returns a
+    :class:`~kdtext.augment.SyntheticSet` of at most ``n`` examples. ``n`` is a whole
+    number >= 0: without ``--n``, ``kdtext augment`` asks for one example per source
+    text (``corpus.n_docs``). Only an augmenter that works in rounds -- one with
+    ``n_iter`` in ``defaults`` -- is given ``n=None`` there, meaning "all that
+    ``n_iter`` rounds give".
 
-    def __init__(self, **params: Any):
-        unknown = set(params) - set(self.defaults)
-        if unknown:
-            from .errors import ConfigError
+    **Optional capabilities**: ``needs_tags`` (does this configured augmenter read the
+    corpus's POS tags? the corpus is tagged only if some augmenter does; default
+    ``requires_tags``; a property or a plain class attribute); ``requires_tags`` (tags
+    are indispensable: a language without a tagger is an error; default False);
+    ``shardable`` (its output on shards of the corpus merges into its output on the
+    whole corpus, so ``--engine ray`` may split it; default False).
+    """
 
-            raise ConfigError(
-                f"augmenter {self.name!r} has no parameter(s) {', '.join(sorted(unknown))}; "
-                f"its parameters: {', '.join(sorted(self.defaults)) or 'none'}"
-            )
-        self.params: dict[str, Any] = {**self.defaults, **params}
+    kind: ClassVar[str] = "augmenter"
+    #: The corpus must carry POS tags (a missing tagger is then an error).
+    requires_tags: ClassVar[bool] = False
+    #: Output on corpus shards merges into the output on the whole corpus (Ray may split it).
+    shardable: ClassVar[bool] = False
+
+    @property
+    def needs_tags(self) -> bool:
+        """Whether this augmenter, as configured, reads POS tags (default: ``requires_tags``)."""
+        return self.requires_tags
 
     @abstractmethod
     def augment(self, corpus: "TokenizedCorpus", n: int, *, seed: int = 0) -> "SyntheticSet":
         """Up to ``n`` synthetic examples made from ``corpus``; the same seed gives the same set."""
 
 
-class Student(ABC):
-    """The small, fast model that is trained on gold and soft labels and then deployed."""
+@dataclass
+class FitResult:
+    """What :meth:`Student.fit` returns: the figures of one training run.
 
-    name: ClassVar[str] = ""
+    ``dev_metric`` names the dev score used for model selection (e.g. ``"accuracy"``,
+    ``"macro_f1"``); ``best_dev_score`` is its best value, reached at ``best_step`` of
+    ``steps`` optimisation steps (a model without steps reports 1 and 1);
+    ``train_seconds`` is wall time; ``curve`` has one dict per dev evaluation with at
+    least ``step`` and ``dev_score``; ``extra`` holds anything else, JSON-ready.
+    """
+
+    dev_metric: str
+    best_dev_score: float
+    best_step: int
+    steps: int
+    train_seconds: float
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    #: The fields a plain dict must have to be turned into a FitResult.
+    REQUIRED: ClassVar[tuple[str, ...]] = ("dev_metric", "best_dev_score", "best_step", "steps", "train_seconds")
+
+    def as_dict(self) -> dict[str, Any]:
+        """One flat JSON-ready dict: ``extra``'s entries, then the named fields (which win)."""
+        named = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        return {**self.extra, **named}
+
+    def __getitem__(self, key: str) -> Any:
+        """``result["steps"]``: a FitResult reads like the dict of :meth:`as_dict`."""
+        return self.as_dict()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.as_dict().get(key, default)
+
+    @classmethod
+    def coerce(cls, value: Any, *, student: str = "student") -> "FitResult":
+        """``value`` as a FitResult: itself, or a dict with the required keys (others go to ``extra``).
+
+        Anything else, a missing key or a value of the wrong type is one
+        :class:`~kdtext.errors.StudentOutputError` naming ``student`` (e.g. ``"student 'x'"``).
+        """
+        from .errors import StudentOutputError
+
+        if isinstance(value, cls):
+            data = {**asdict(value)}
+            extra = data.pop("extra") or {}
+        elif isinstance(value, Mapping):
+            missing = [key for key in cls.REQUIRED if key not in value]
+            if missing:
+                raise StudentOutputError(
+                    f"{student}: fit() returned a dict without {', '.join(missing)}; "
+                    f"return kdtext.FitResult({', '.join(cls.REQUIRED)}, curve=..., extra=...)"
+                )
+            data = {key: value[key] for key in (*cls.REQUIRED, "curve") if key in value}
+            extra = {key: v for key, v in value.items() if key not in data and key != "extra"}
+            extra.update(value.get("extra") or {})
+        else:
+            raise StudentOutputError(
+                f"{student}: fit() returned {type(value).__name__}, not a kdtext.FitResult "
+                f"({', '.join(cls.REQUIRED)}, curve, extra)"
+            )
+
+        def bad(key: str, wanted: str) -> StudentOutputError:
+            return StudentOutputError(f"{student}: fit() returned {key}={data[key]!r}; it must be {wanted}")
+
+        if not isinstance(data["dev_metric"], str) or not data["dev_metric"]:
+            raise bad("dev_metric", "the name of the dev score, e.g. 'accuracy'")
+        for key in ("best_dev_score", "train_seconds"):
+            if isinstance(data[key], bool) or not isinstance(data[key], (int, float, np.number)):
+                raise bad(key, "a number")
+            data[key] = float(data[key])
+        for key in ("best_step", "steps"):
+            if isinstance(data[key], bool) or not isinstance(data[key], (int, np.integer)) or data[key] < 0:
+                raise bad(key, "a whole number >= 0")
+            data[key] = int(data[key])
+        curve = data.get("curve") or []
+        if not isinstance(curve, list) or not all(isinstance(point, Mapping) for point in curve):
+            raise StudentOutputError(f"{student}: fit() returned a curve that is not a list of dicts (step, dev_score, ...)")
+        data["curve"] = [dict(point) for point in curve]
+        if not isinstance(extra, Mapping):
+            raise StudentOutputError(f"{student}: fit() returned extra={extra!r}; it must be a dict")
+        return cls(**data, extra=dict(extra))
+
+
+class Student(Plugin, ABC):
+    """The small, fast model that is trained on gold and soft labels and then deployed.
+
+    **What kdtext calls** (``kdtext run``, ``train-student``, ``evaluate``, ``package``):
+
+    ===========================  ================================================================
+    ``cls(**params)``            names from ``defaults``; ``kdtext run`` adds ``lang`` (the run's
+                                 language) only if ``"lang"`` is in ``defaults``, and ``vectors``
+                                 (path to an ``.npz`` of the teacher's word vectors, see
+                                 :func:`kdtext.vectors.load_vectors`; distilled student only)
+                                 only if ``"vectors"`` is in ``defaults``
+    ``fit(train, dev,            train on gold ``train`` plus soft ``transfer`` (None: the
+    transfer=None, *, seed=0)``  baseline), select on ``dev``; returns a :class:`FitResult`;
+                                 sets ``label_space`` (else kdtext sets it from ``train``)
+    ``predict_proba(texts)``     float32 ``(len(texts), n_labels)`` in ``label_space`` order,
+                                 in [0, 1], rows summing to 1 unless multi-label: checked on a
+                                 few dev examples right after ``fit``
+    ``save(path)``               write the model to directory ``path`` (create it); kdtext
+                                 then writes ``kdtext_student.json`` beside it (name, label
+                                 space, params, figures, versions): do not write that file
+    ``load(path)`` (classmethod) read what ``save`` wrote; ``kdtext.student.read_student_meta(path)``
+                                 gives the metadata (``params``, ``label_space``) if needed;
+                                 a ``label_space`` left None is set by kdtext
+    ===========================  ================================================================
+
+    **Optional capabilities**: ``size_bytes()`` (default: bytes of a :meth:`save`);
+    ``is_spacy_pipeline`` (True: the saved folder is a spaCy pipeline, which ``kdtext
+    package`` turns into a spaCy package; default False: a plain Python package whose
+    ``load()`` calls :func:`kdtext.student.load_student`).
+    """
+
+    kind: ClassVar[str] = "student"
+    #: The saved folder is a spaCy pipeline (``spacy.load`` reads it; ``package`` uses spaCy's).
+    is_spacy_pipeline: ClassVar[bool] = False
     label_space: "LabelSpace | None" = None
 
     @abstractmethod
@@ -111,10 +377,11 @@ class Student(ABC):
         transfer: "Dataset | None" = None,
         *,
         seed: int = 0,
-    ) -> dict[str, Any]:
+    ) -> FitResult:
         """Train on gold ``train`` plus soft-labelled ``transfer`` (if any), early-stopping on ``dev``.
 
-        Without ``transfer`` this trains the baseline student. Returns figures for the report.
+        Without ``transfer`` this trains the baseline student. Returns a :class:`FitResult`
+        (a dict with the same keys is accepted).
         """
 
     @abstractmethod
@@ -123,7 +390,7 @@ class Student(ABC):
 
     @abstractmethod
     def save(self, path: str | os.PathLike) -> None:
-        """Write the student to a directory that :meth:`load` reads back."""
+        """Write the model to directory ``path``; kdtext adds ``kdtext_student.json``."""
 
     @classmethod
     @abstractmethod
@@ -135,8 +402,8 @@ class Student(ABC):
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            self.save(tmp)
-            return directory_size(tmp)
+            self.save(Path(tmp) / "student")
+            return directory_size(Path(tmp) / "student")
 
 
 class Tagger(ABC):

@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from . import __version__, plugins
-from .errors import ConfigError, KdtextError
+from .errors import KdtextError
+from .params import parse_params  # noqa: F401  (kept importable from here for older code)
 
 
 def debug_enabled(ctx: click.Context | None = None) -> bool:
@@ -34,7 +35,20 @@ class KdtextGroup(click.Group):
         try:
             plugins.add_commands(self)
         except KdtextError as exc:
+            if plugins.debug_enabled():
+                raise
             raise click.ClickException(str(exc)) from exc
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # plugin commands are added while the arguments are parsed (``--help`` is eager), so
+        # ``--debug`` must be known before: it makes plugin failures show their traceback
+        debug = False
+        for arg in args:
+            if not arg.startswith("-"):
+                break
+            debug = debug or arg == "--debug"
+        plugins.set_debug(debug)  # for this invocation only
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()
@@ -70,21 +84,6 @@ def cli(debug: bool) -> None:
     Each step on its own: augment, train-teacher, label, train-student, evaluate.
     Teachers, augmenters and students are plugins: see `kdtext plugins`.
     """
-
-
-def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
-    """``("p_mask=0.15", "n_iter=10")`` -> ``{"p_mask": 0.15, "n_iter": 10}`` (values parsed as JSON where they can be)."""
-    params: dict[str, Any] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--param takes NAME=VALUE, got {item!r}")
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw
-    return params
 
 
 @cli.command(name="plugins")

@@ -413,12 +413,26 @@ def _cache_key(texts: Sequence[Any], lang: str, tagger: Any) -> str:
 
 def check_language(lang: str) -> None:
     """Raise :class:`ConfigError` unless spaCy can tokenize language ``lang``."""
+    if _shipped_by_spacy(lang):
+        return  # importing spaCy (and, through thinc, torch) costs seconds a corpus loaded from a cache never needs
     import spacy
 
     try:
         spacy.util.get_lang_class(lang)
     except (ImportError, KeyError, ValueError) as exc:
         raise ConfigError(f"unknown language {lang!r}: spaCy has no tokenizer for it ({type(exc).__name__})") from None
+
+
+def _shipped_by_spacy(lang: str) -> bool:
+    """Whether the installed spaCy has a ``spacy/lang/<lang>`` package, found without importing spaCy."""
+    import importlib.util
+    import re
+
+    if not re.fullmatch(r"[a-z]{2,3}", lang):
+        return False
+    spec = importlib.util.find_spec("spacy")
+    locations = spec.submodule_search_locations if spec is not None else None
+    return any((Path(where) / "lang" / lang / "__init__.py").is_file() for where in locations or ())
 
 
 def blank_pipeline(lang: str) -> Any:
@@ -478,7 +492,7 @@ class CorpusBuilder:
             return None, None
         if not isinstance(tagger, str):
             return tagger, getattr(tagger, "name", None) or type(tagger).__name__
-        from .default_plugins.taggers import best_tagger, tagger_for
+        from .tagging import best_tagger, tagger_for
 
         if tagger == "auto":
             if best_tagger(lang) is None:

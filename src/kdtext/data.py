@@ -308,8 +308,12 @@ def probs_row(path: Path, line: int, probs: Any, label_space: LabelSpace) -> np.
 
 
 def read_soft_labels(path: str | os.PathLike, label_space: LabelSpace, *, text_field: str = "text") -> Dataset:
-    """Soft labels (``{"text": ..., "probs": {label: p}}`` per line) as a soft dataset."""
+    """Soft labels as a soft dataset: a JSONL/CSV file (``{"text": ..., "probs": {label: p}}``
+    per line) or a folder of Parquet shards as ``kdtext label --engine ray`` writes them
+    (see :func:`read_soft_label_shards`)."""
     path = Path(path)
+    if path.is_dir():
+        return read_soft_label_shards(path, label_space)
     texts: list[str] = []
     rows: list[np.ndarray] = []
     lines: list[int] = []
@@ -328,6 +332,88 @@ def read_soft_labels(path: str | os.PathLike, label_space: LabelSpace, *, text_f
     if not texts:
         raise DataError(path, None, "no examples in the file")
     return Dataset(texts, np.stack(rows), label_space, soft=True, source=str(path), lines=lines)
+
+
+def read_soft_label_shards(directory: str | os.PathLike, label_space: LabelSpace) -> Dataset:
+    """The soft labels of a folder written by :func:`kdtext.engine.files.write_label_shards`.
+
+    The folder holds ``manifest.json`` (format ``kdtext-soft-labels``: labels, example
+    count and each shard's first row and row count) and Parquet shards with a ``text``
+    column and a ``probs`` struct column of one float field per label. Rows come back in
+    the order of the manifest; every problem (a missing shard, a row count that does not
+    match, labels that are not the training labels, probabilities that are not
+    probabilities) is a :class:`DataError` naming the shard and its row (1-based).
+    """
+    from .engine.files import SHARDS_FORMAT
+
+    directory = Path(directory)
+    manifest_path = directory / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(directory, None, "a folder, but not one of soft-label shards (no manifest.json); give a .jsonl file or the folder `kdtext label --engine ray` wrote") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(manifest_path, None, f"unreadable: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != SHARDS_FORMAT or not isinstance(manifest.get("files"), list):
+        raise DataError(manifest_path, None, f"not a manifest of soft-label shards (format {SHARDS_FORMAT!r})")
+    labels = [str(name) for name in manifest.get("labels", [])]
+    if sorted(labels) != sorted(label_space.labels):
+        raise DataError(manifest_path, None, f"the shards have labels {labels}, the training data {list(label_space.labels)}")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(directory, None, "reading Parquet shards needs pyarrow: pip install pyarrow (or 'kdtext[ray]')") from None
+    texts: list[str] = []
+    parts: list[np.ndarray] = []
+    for entry in manifest["files"]:
+        shard = directory / str(entry.get("path", ""))
+        if int(entry.get("first", -1)) != len(texts):
+            raise DataError(manifest_path, None, f"shard {shard.name} starts at row {entry.get('first')}, expected {len(texts)}")
+        try:
+            table = pq.read_table(shard, columns=["text", "probs"])
+        except FileNotFoundError:
+            raise DataError(shard, None, "shard listed in manifest.json is missing") from None
+        except Exception as exc:  # pyarrow raises its own error types for damaged files
+            raise DataError(shard, None, f"not a readable Parquet shard: {exc}") from None
+        if table.num_rows != int(entry.get("rows", -1)):
+            raise DataError(shard, None, f"{table.num_rows} rows, manifest.json says {entry.get('rows')}")
+        column = table.column("probs").combine_chunks()
+        try:
+            probs = np.stack([column.field(name).to_numpy(zero_copy_only=False) for name in label_space.labels], axis=1)
+        except KeyError as exc:
+            raise DataError(shard, None, f"the 'probs' column lacks label {exc}") from None
+        probs = probs.astype(np.float32).reshape(table.num_rows, len(label_space))
+        shard_texts = table.column("text").to_pylist()
+        bad = next((i for i, text in enumerate(shard_texts) if not isinstance(text, str) or not text.strip()), None)
+        if bad is not None:
+            raise DataError(shard, None, f"row {bad + 1}: empty or missing text")
+        _check_probability_rows(shard, probs, label_space)
+        texts.extend(shard_texts)
+        parts.append(probs)
+    if len(texts) != int(manifest.get("examples", len(texts))):
+        raise DataError(manifest_path, None, f"the shards hold {len(texts)} rows, manifest.json says {manifest.get('examples')}")
+    if not texts:
+        raise DataError(directory, None, "no examples in the shards")
+    return Dataset(texts, np.concatenate(parts), label_space, soft=True, source=str(directory))
+
+
+def _check_probability_rows(path: Path, probs: np.ndarray, label_space: LabelSpace) -> None:
+    """The checks of :func:`probs_row`, over a whole array at once; errors name the first bad row (1-based)."""
+    finite = np.isfinite(probs).all(axis=1)
+    inside = ((probs >= 0.0) & (probs <= 1.0)).all(axis=1)
+    ok = finite & inside
+    if not label_space.multilabel:
+        ok &= np.abs(probs.sum(axis=1, dtype=np.float64) - 1.0) <= SUM_TOLERANCE
+    if ok.all():
+        return
+    i = int(np.argmin(ok))
+    if not finite[i]:
+        problem = "a probability is not a finite number"
+    elif not inside[i]:
+        problem = "a probability is outside [0, 1]"
+    else:
+        problem = f"probabilities sum to {probs[i].sum():.4f}, not 1, in a single-label task"
+    raise DataError(path, None, f"row {i + 1}: {problem}")
 
 
 def soft_label_rows(texts: Iterable[str], probs: np.ndarray, label_space: LabelSpace) -> Iterator[dict[str, Any]]:

@@ -54,5 +54,13 @@ class ConfigError(KdtextError):
     """A setting or parameter has an invalid value."""
 
 
-class TeacherOutputError(KdtextError):
+class PluginOutputError(KdtextError):
+    """A plugin handed back something kdtext cannot use (NaN, wrong shape, a missing field...)."""
+
+
+class TeacherOutputError(PluginOutputError):
     """A teacher produced probabilities that cannot be trained on (NaN, wrong shape...)."""
+
+
+class StudentOutputError(PluginOutputError):
+    """A student returned training figures or probabilities that break the student contract."""

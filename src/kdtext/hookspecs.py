@@ -26,9 +26,11 @@ def register_teachers(register: Register) -> None:
     """Register teacher factories.
 
     Call ``register(name, cls)`` once per teacher, where ``cls`` is a subclass of
-    :class:`kdtext.Teacher`. ``cls(**params)`` builds an untrained teacher and
-    ``cls.load(path)`` a saved one. Names are global: registering a name that another
-    plugin already registered is an error naming both plugins.
+    :class:`kdtext.Teacher`, whose docstring is the whole contract: ``defaults``,
+    ``from_config``/``is_saved`` (how ``kdtext run`` builds or loads it), ``fit``,
+    ``predict_proba``, ``save``/``load`` and the optional capabilities. Names are
+    global: registering a name that another plugin already registered is an error
+    naming both plugins.
     """
 
 
@@ -37,7 +39,8 @@ def register_augmenters(register: Register) -> None:
     """Register augmenter factories.
 
     Call ``register(name, cls)`` once per augmenter, where ``cls`` is a subclass of
-    :class:`kdtext.Augmenter`; ``cls(**params)`` builds one with its parameters.
+    :class:`kdtext.Augmenter` (its docstring is the contract); ``cls(**params)`` builds
+    one with its parameters, named in ``defaults``.
     """
 
 
@@ -46,8 +49,9 @@ def register_students(register: Register) -> None:
     """Register student factories.
 
     Call ``register(name, cls)`` once per student, where ``cls`` is a subclass of
-    :class:`kdtext.Student`. ``cls(**params)`` builds an untrained student and
-    ``cls.load(path)`` a saved one.
+    :class:`kdtext.Student`, whose docstring is the whole contract: ``cls(**params)``
+    builds an untrained student, ``fit`` returns a :class:`kdtext.FitResult`, ``save``
+    writes the model (kdtext adds ``kdtext_student.json``) and ``cls.load(path)`` reads it.
     """
 
 

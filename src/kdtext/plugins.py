@@ -5,7 +5,10 @@ Each is loaded inside its own try/except, so one broken plugin costs a warning l
 never ``kdtext --help``. Environment variables:
 
 ``KDTEXT_STRICT_PLUGINS=1``
-    a plugin that fails to load, or raises in a hook, is an error (CI uses this).
+    a plugin that fails to load, implements a hook that does not exist, raises in a
+    hook, returns something from one or registers something that is not a plugin class
+    is an error (CI uses this). Without it, such a plugin is skipped with one warning
+    line naming its distribution; ``kdtext --debug`` adds the traceback.
 ``KDTEXT_LOAD_PLUGINS=a,b``
     load only these third-party plugins (entry-point or distribution names);
     an empty value loads none.
@@ -14,7 +17,8 @@ never ``kdtext --help``. Environment variables:
     ``~/.cache/kdtext``).
 
 Start-up stays fast with slow plugins installed: which commands each plugin adds is
-cached per distribution, version and entry point (``plugin-commands.json``), so
+cached per Python environment, distribution, version and entry point (and, for an
+editable install, the sizes and times of its source files) in ``plugin-commands.json``, so
 ``kdtext --help`` lists a known plugin's commands without importing it; the plugin is
 imported when one of its commands runs, or when a command needs the registries of
 teachers, augmenters, students or taggers.
@@ -22,11 +26,15 @@ teachers, augmenters, students or taggers.
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +52,7 @@ DEFAULT_PLUGINS = (
     "kdtext.default_plugins.augmenters",
     "kdtext.default_plugins.bert_teacher",
     "kdtext.default_plugins.file_teacher",
+    "kdtext.default_plugins.command_teacher",
     "kdtext.default_plugins.spacy_students",
     "kdtext.default_plugins.taggers",
     "kdtext.default_plugins.commands",
@@ -65,17 +74,34 @@ _distributions: dict[str, tuple[str, str]] = {}
 #: entry-point names that failed to load (warned about once per process)
 _failed: set[str] = set()
 _loaded = False
+#: set by ``kdtext --debug``: a plugin's failure shows its traceback
+_debug = False
 
 
 def _strict() -> bool:
     return os.environ.get("KDTEXT_STRICT_PLUGINS", "").strip() not in ("", "0", "false", "no")
 
 
-def warn(message: str) -> None:
-    """Report a plugin problem: one line on stderr, or an error in strict mode."""
+def set_debug(on: bool = True) -> None:
+    """Show the traceback of each plugin failure (``kdtext --debug``)."""
+    global _debug
+    _debug = on
+
+
+def debug_enabled() -> bool:
+    return _debug or os.environ.get("KDTEXT_DEBUG", "") not in ("", "0")
+
+
+def warn(message: str, exc: BaseException | None = None) -> None:
+    """Report a plugin problem: one line on stderr, or an error in strict mode.
+
+    Under ``--debug`` the traceback of ``exc`` (the plugin's exception) follows the line.
+    """
     if _strict():
-        raise PluginError(message)
+        raise PluginError(message) from exc
     print(f"kdtext: warning: {message}", file=sys.stderr)
+    if exc is not None and debug_enabled():
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
 
 def _describe(exc: BaseException) -> str:
@@ -105,27 +131,70 @@ def _entry_points() -> list[tuple[Any, str, str]]:
 
 
 def _load_entry_point(ep: Any, dist: str, version: str) -> bool:
-    """Import and register one third-party plugin; a failure is a warning. True if registered."""
+    """Import, register and vet one third-party plugin; a failure is a warning. True if registered.
+
+    A plugin that fails any check is unregistered again, so it costs exactly one warning
+    however many of its hooks are broken, and nothing of it is half there.
+    """
     if pm.get_plugin(ep.name) is not None:
         return True
     if ep.name in _failed:
         return False
+    _distributions[ep.name] = (dist, version)
     try:
         plugin = ep.load()
         pm.register(plugin, name=ep.name)
     except Exception as exc:  # a broken plugin must not break kdtext
         _failed.add(ep.name)
-        warn(f"plugin {ep.name!r} from distribution {dist} {version} failed to load: {_describe(exc)}")
+        warn(f"plugin {ep.name!r} from distribution {dist} {version} failed to load: {_describe(exc)}", exc)
         return False
-    _distributions[ep.name] = (dist, version)
+    return _vet(ep.name)
+
+
+def _unknown_hooks(plugin: Any) -> list[str]:
+    """Names of the hooks ``plugin`` implements that kdtext does not define (misspelled ones)."""
+    return sorted(
+        caller.name
+        for caller in pm.get_hookcallers(plugin) or []
+        if not caller.has_spec() and any(impl.plugin is plugin and not impl.optionalhook for impl in caller.get_hookimpls())
+    )
+
+
+def _vet(plugin_name: str) -> bool:
+    """Check a newly loaded third-party plugin once: real hook names, and registrations that are valid.
+
+    The ``register_*`` hooks only hand over classes, so calling each once here is cheap
+    and finds a broken plugin before any command relies on it. False (after the one
+    warning, or an error in strict mode) if the plugin was skipped.
+    """
+    plugin = pm.get_plugin(plugin_name)
+    unknown = _unknown_hooks(plugin)
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, _hook_names(), n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        known = "" if "did you mean" in hints[-1] else f"; its hooks are {', '.join(_hook_names())}"
+        _plugin_failed(plugin_name, f"implements {', '.join(hints)}, which is not a kdtext hook{known}")
+        return False
+    for hook_name in KINDS:
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            if impl.plugin is plugin and _collect(impl, hook_name) is None:
+                return False
     return True
 
 
-def _check_pending() -> None:
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"a plugin implements a hook that does not exist: {exc}") from exc
+def _check_in_process_hooks() -> None:
+    """A built-in or in-process plugin with a misspelled hook is a bug where it is registered: an error."""
+    for name, plugin in pm.list_name_plugin():
+        if name not in _distributions and plugin is not None:
+            unknown = _unknown_hooks(plugin)
+            if unknown:
+                raise PluginError(f"plugin {name!r} implements {', '.join(map(repr, unknown))}, which is not a kdtext hook")
+
+
+def _hook_names() -> list[str]:
+    return sorted(name for name in vars(hookspecs) if name.startswith("register_"))
 
 
 def load_plugins() -> None:
@@ -137,7 +206,6 @@ def load_plugins() -> None:
     load_builtins()
     for ep, dist, version in _entry_points():
         _load_entry_point(ep, dist, version)
-    _check_pending()
 
 
 def plugin_origin(plugin_name: str) -> tuple[str, str]:
@@ -181,42 +249,58 @@ def registrations(hook_name: str) -> dict[str, Registration]:
     registering one name is always an error, naming both.
     """
     load_plugins()
+    _check_in_process_hooks()
     kind = KINDS[hook_name]
     found: dict[str, Registration] = {}
     hook = getattr(pm.hook, hook_name)
     for impl in hook.get_hookimpls():  # in registration order
-        plugin_name = impl.plugin_name
-
-        def register(name: str, factory: Any, _plugin: str = plugin_name) -> None:
-            if not isinstance(name, str) or not name:
-                raise PluginError(f"plugin {_plugin!r} registered a {kind} with an invalid name: {name!r}")
+        collected = _collect(impl, hook_name)
+        for name, factory in collected or []:
             if name in found:
                 raise PluginError(
                     f"{kind} name {name!r} is registered twice: by plugin {found[name].plugin!r} "
-                    f"and by plugin {_plugin!r}"
+                    f"and by plugin {impl.plugin_name!r}"
                 )
-            problem = _factory_problem(kind, factory)
-            if problem:
-                _plugin_failed(_plugin, f"registered {kind} {name!r} as {problem}")
-                return
-            found[name] = Registration(name, kind, factory, _plugin)
-
-        try:
-            returned = impl.function(register=register)
-        except PluginError:
-            raise
-        except Exception as exc:
-            if plugin_name in _distributions:
-                _plugin_failed(plugin_name, f"failed in {hook_name}: {_describe(exc)}")
-                continue
-            raise  # a built-in failing is a bug in kdtext: show it
-        if returned is not None:
-            _plugin_failed(
-                plugin_name,
-                f"returned {type(returned).__name__} from {hook_name}; it should call register(name, cls) "
-                "and return nothing (what it returned is ignored)",
-            )
+            found[name] = Registration(name, kind, factory, impl.plugin_name)
     return found
+
+
+def _collect(impl: Any, hook_name: str) -> list[tuple[str, Any]] | None:
+    """What one plugin's ``register_*`` hook registers, checked.
+
+    A third-party plugin that raises, returns something or registers something that is
+    not a subclass of the right base class is skipped (None) after one warning; the same
+    from a built-in or in-process plugin is an error.
+    """
+    kind = KINDS[hook_name]
+    plugin_name = impl.plugin_name
+    collected: list[tuple[str, Any]] = []
+    problems: list[str] = []
+
+    def register(name: str, factory: Any) -> None:
+        problem = _factory_problem(kind, factory)
+        if not isinstance(name, str) or not name:
+            problems.append(f"registered a {kind} with an invalid name: {name!r}")
+        elif problem:
+            problems.append(f"registered {kind} {name!r} as {problem}")
+        else:
+            collected.append((name, factory))
+
+    try:
+        returned = impl.function(register=register)
+    except Exception as exc:
+        if plugin_name not in _distributions:
+            raise  # a built-in failing is a bug in kdtext: show it
+        _plugin_failed(plugin_name, f"failed in {hook_name}: {_describe(exc)}", exc)
+        return None
+    if returned is not None:
+        problems.append(
+            f"returned {type(returned).__name__} from {hook_name}; it should call register(name, cls) and return nothing"
+        )
+    if problems:
+        _plugin_failed(plugin_name, problems[0] + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
+        return None
+    return collected
 
 
 #: kind -> the base class every registered factory must subclass
@@ -236,13 +320,19 @@ def _factory_problem(kind: str, factory: Any) -> str | None:
     return None
 
 
-def _plugin_failed(plugin_name: str, what: str) -> None:
-    """A plugin misbehaved: a warning for a third-party plugin (error in strict mode), an error otherwise."""
+def _plugin_failed(plugin_name: str, what: str, exc: BaseException | None = None) -> None:
+    """A plugin misbehaved: a third-party one is skipped from now on, after one warning (an
+    error in strict mode); for a built-in or in-process plugin it is an error."""
     if plugin_name in _distributions:
         dist, version = plugin_origin(plugin_name)
-        warn(f"plugin {plugin_name!r} from distribution {dist} {version} {what}")
+        _failed.add(plugin_name)
+        pm.unregister(name=plugin_name)
+        message = f"plugin {plugin_name!r} from distribution {dist} {version} {what}"
+        if _strict():
+            raise PluginError(message) from exc
+        warn(f"{message}; it is skipped", exc)
     else:
-        raise PluginError(f"plugin {plugin_name!r} {what}")
+        raise PluginError(f"plugin {plugin_name!r} {what}") from exc
 
 
 def get(kind_hook: str, name: str) -> Registration:
@@ -282,7 +372,7 @@ def all_registrations() -> list[Registration]:
 # -- commands, with a cache so that --help never imports a plugin it already knows -----------
 
 COMMAND_CACHE = "plugin-commands.json"
-_COMMAND_CACHE_FORMAT = 1
+_COMMAND_CACHE_FORMAT = 2
 
 
 def cache_dir() -> Path:
@@ -294,26 +384,80 @@ def cache_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "kdtext"
 
 
+def environment_key() -> str:
+    """The Python environment the cache entries belong to: its prefix and interpreter version.
+
+    Two virtual environments can hold one distribution and version with different code
+    (an editable install in one, a wheel in the other), so neither reads the other's entries.
+    """
+    return f"{os.path.realpath(sys.prefix)} python{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _editable_stamp(ep: Any) -> str | None:
+    """For an editable install, a hash of its source files' names, sizes and modification times.
+
+    An editable plugin's code changes without its version changing; the stamp makes such
+    a change a new cache key. None for an ordinary install (its version says it all).
+    """
+    dist = ep.dist
+    try:
+        info = json.loads(dist.read_text("direct_url.json") or "null") if dist is not None else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or not (info.get("dir_info") or {}).get("editable"):
+        return None
+    try:
+        spec = importlib.util.find_spec(ep.module.split(".")[0])  # finds the source, imports nothing
+    except (ImportError, ValueError):
+        spec = None
+    files: list[str] = []
+    if spec is not None and spec.submodule_search_locations:
+        for root in spec.submodule_search_locations:
+            for folder, subfolders, names in os.walk(root):
+                subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d != "__pycache__")
+                files.extend(os.path.join(folder, name) for name in names if name.endswith(".py"))
+    elif spec is not None and spec.origin and os.path.isfile(spec.origin):
+        files.append(spec.origin)
+    digest = hashlib.sha256(str(info.get("url")).encode())
+    for path in sorted(files):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def _cache_key(ep: Any, dist: str, version: str) -> str:
-    return f"{dist}=={version}:{ep.name}={ep.value}"
+    key = f"{dist}=={version}:{ep.name}={ep.value}"
+    stamp = _editable_stamp(ep)
+    return f"{key}@editable:{stamp}" if stamp else key
 
 
-def _read_command_cache() -> dict[str, Any]:
+def _read_cache_file() -> dict[str, Any]:
     try:
         data = json.loads((cache_dir() / COMMAND_CACHE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("format") != _COMMAND_CACHE_FORMAT or not isinstance(data.get("plugins"), dict):
+    if not isinstance(data, dict) or data.get("format") != _COMMAND_CACHE_FORMAT or not isinstance(data.get("environments"), dict):
         return {}
-    return data["plugins"]
+    return data["environments"]
+
+
+def _read_command_cache() -> dict[str, Any]:
+    """This environment's entries: cache key -> the commands that plugin adds."""
+    entries = _read_cache_file().get(environment_key())
+    return entries if isinstance(entries, dict) else {}
 
 
 def _write_command_cache(entries: dict[str, Any]) -> None:
     """Best effort: a read-only home or a full disk only costs speed."""
     from .io import write_json
 
+    environments = _read_cache_file()
+    environments[environment_key()] = entries
     try:
-        write_json(cache_dir() / COMMAND_CACHE, {"format": _COMMAND_CACHE_FORMAT, "plugins": entries})
+        write_json(cache_dir() / COMMAND_CACHE, {"format": _COMMAND_CACHE_FORMAT, "environments": environments})
     except (OSError, KdtextError):
         pass
 
@@ -333,6 +477,8 @@ def _commands_of(plugin_name: str, cli: Any) -> list[str] | None:
     before = set(cli.commands)
     for impl in impls:
         if not _register_commands(impl, cli):
+            for name in set(cli.commands) - before:  # a skipped plugin leaves nothing behind
+                del cli.commands[name]
             return None
     return [name for name in cli.commands if name not in before]
 
@@ -340,11 +486,17 @@ def _commands_of(plugin_name: str, cli: Any) -> list[str] | None:
 def _register_commands(impl: Any, cli: Any) -> bool:
     """Call one ``register_commands`` implementation; a third-party failure is a warning (False)."""
     try:
-        impl.function(cli=cli)
+        returned = impl.function(cli=cli)
     except Exception as exc:
         if impl.plugin_name not in _distributions:
             raise
-        _plugin_failed(impl.plugin_name, f"failed in register_commands: {_describe(exc)}")
+        _plugin_failed(impl.plugin_name, f"failed in register_commands: {_describe(exc)}", exc)
+        return False
+    if returned is not None:
+        _plugin_failed(
+            impl.plugin_name,
+            f"returned {type(returned).__name__} from register_commands; it should add commands to cli and return nothing",
+        )
         return False
     return True
 
@@ -359,9 +511,10 @@ def add_commands(cli: Any) -> None:
     """
     load_builtins()
     for impl in pm.hook.register_commands.get_hookimpls():
-        _register_commands(impl, cli)
+        if pm.get_plugin(impl.plugin_name) is not None:  # not skipped by an earlier failure
+            _commands_of_impl(impl, cli)
     cache = _read_command_cache()
-    changed = loaded_any = False
+    changed = False
     for ep, dist, version in _entry_points():
         if pm.get_plugin(ep.name) is not None:
             continue  # already registered: its commands were added above
@@ -374,15 +527,19 @@ def add_commands(cli: Any) -> None:
             continue
         if not _load_entry_point(ep, dist, version):
             continue
-        loaded_any = True
         names = _commands_of(ep.name, cli)
         if names is not None:
             cache[key] = _describe_commands(cli, names)
             changed = True
-    if loaded_any:
-        _check_pending()
     if changed:
         _write_command_cache(cache)
+
+
+def _commands_of_impl(impl: Any, cli: Any) -> None:
+    before = set(cli.commands)
+    if not _register_commands(impl, cli):
+        for name in set(cli.commands) - before:
+            del cli.commands[name]
 
 
 def _remember_commands(ep: Any, dist: str, version: str, group: Any) -> None:
@@ -405,7 +562,6 @@ class LazyCommand(click.Command):
             return self._real
         if not _load_entry_point(self._ep, self._dist, self._version):
             raise click.ClickException(f"the command {self.name!r} comes from plugin {self._ep.name!r}, which failed to load")
-        _check_pending()
         scratch = click.Group(name="kdtext")
         if _commands_of(self._ep.name, scratch) is None:
             raise click.ClickException(f"plugin {self._ep.name!r} failed to add its commands")

@@ -7,8 +7,8 @@ and targets) works with probabilities. :class:`SoftTextCategorizer` accepts any 
 
 It is registered as the spaCy factory ``kdtext_soft_textcat``, both here (with
 ``Language.factory``) and through the ``spacy_factories`` entry point of the kdtext
-distribution, so a saved pipeline loads with plain ``spacy.load(path)`` wherever kdtext
-is installed, without importing kdtext first.
+distribution, so pipelines saved by earlier kdtext versions load with plain
+``spacy.load(path)`` wherever kdtext is installed.
 
 Losses (the factory's ``loss`` setting):
 
@@ -20,6 +20,13 @@ Losses (the factory's ``loss`` setting):
     both softened with ``temperature`` (probabilities are turned back into logits up to
     a constant, so probabilities from a teacher are enough), scaled by ``temperature**2``.
     Rows that are exactly 0/1 (gold examples) are trained at temperature 1.
+``"logits"``
+    Tang et al.'s loss: squared error between the student's and the teacher's logits
+    (recovered from the probabilities), cross-entropy on gold rows.
+
+Only training uses this component: a saved student names spaCy's stock ``textcat`` (or
+``textcat_multilabel``) factory instead (:func:`stock_config`), so it loads and runs
+where spaCy alone is installed.
 """
 
 from __future__ import annotations
@@ -38,9 +45,12 @@ from thinc.api import Model
 from .errors import ConfigError, DataError
 
 FACTORY_NAME = "kdtext_soft_textcat"
-LOSSES = ("mse", "kl")
+LOSSES = ("mse", "kl", "logits")
 #: Probabilities are clipped to [EPS, 1 - EPS] before logs and divisions.
 EPS = 1e-6
+#: Teacher probabilities are clipped to [LOGIT_EPS, 1 - LOGIT_EPS] before they become logit
+#: targets, so a rounded 0 in a soft row asks for a logit of about -9, not -14.
+LOGIT_EPS = 1e-4
 #: Tolerance for single-label target rows that must sum to 1.
 SUM_TOLERANCE = 1e-3
 
@@ -140,6 +150,8 @@ class SoftTextCategorizer(TextCategorizer):
         if self.loss == "mse":
             d_scores = scores - truths
             return float((d_scores**2).mean()), d_scores
+        if self.loss == "logits":
+            return self._logit_loss(scores, truths)
         return self._kl_loss(scores, truths)
 
     def _output_gradient_space(self) -> str:
@@ -179,6 +191,37 @@ class SoftTextCategorizer(TextCategorizer):
             loss = teacher * (xp.log(xp.clip(teacher, EPS, 1.0)) - xp.log(xp.clip(student, EPS, 1.0)))
         # d(T^2 * KL)/d logits = T * (student_T - teacher_T)
         d_logits = (t * (student - teacher)).astype("f")
+        value = float(((t * t) * loss).sum(axis=1).mean())
+        return value, self._score_gradient(d_logits, probs)
+
+    def _logit_loss(self, scores: Any, truths: Any) -> tuple[float, Any]:
+        """Tang et al.'s distillation loss: squared error between student and teacher logits.
+
+        Logits are recovered from probabilities (centred log-probabilities for softmax,
+        log-odds for sigmoid: exact up to the constant softmax ignores), so probabilities
+        from any teacher are enough. Unlike cross-entropy, the gradient does not vanish
+        where both models are confident, so the student also learns *how* sure the
+        teacher is. Gold targets (exactly 0/1, no logits to match: whole rows for
+        softmax, single labels for sigmoid) get the cross-entropy gradient.
+        """
+        xp = self.model.ops.xp
+        probs = xp.clip(scores, EPS, 1.0 - EPS)
+        targets = xp.clip(truths, LOGIT_EPS, 1.0 - LOGIT_EPS)
+        exact = (truths == 0.0) | (truths == 1.0)
+        if self.multilabel:
+            # each label is its own binary task: an exact 0/1 entry is a hard target
+            hard = exact
+            d_logits = xp.log(probs / (1.0 - probs)) - xp.log(targets / (1.0 - targets))
+        else:
+            hard = xp.all(exact, axis=1, keepdims=True)
+            student, teacher = xp.log(probs), xp.log(targets)
+            d_logits = (student - student.mean(axis=1, keepdims=True)) - (teacher - teacher.mean(axis=1, keepdims=True))
+        d_logits = xp.where(hard, scores - truths, d_logits).astype("f")
+        value = float(0.5 * (d_logits**2).sum(axis=1).mean())
+        return value, self._score_gradient(d_logits, probs)
+
+    def _score_gradient(self, d_logits: Any, probs: Any) -> Any:
+        """A gradient of the logits, as the gradient the output layer expects (see :meth:`_output_gradient_space`)."""
         space = self._output_gradient_space()
         if space == "logits":
             d_scores = d_logits
@@ -187,8 +230,7 @@ class SoftTextCategorizer(TextCategorizer):
             d_scores = d_logits / probs
         else:
             d_scores = d_logits / (probs * (1.0 - probs))
-        value = float(((t * t) * loss).sum(axis=1).mean())
-        return value, d_scores.astype("f")
+        return d_scores.astype("f")
 
 
 def _softmax(xp: Any, logits: Any) -> Any:
@@ -244,3 +286,23 @@ def make_soft_textcat(
         loss=loss,
         temperature=temperature,
     )
+
+
+def stock_config(config: Any) -> Any:
+    """A pipeline config whose soft text categorizers are spaCy's stock components.
+
+    The soft component differs from spaCy's ``textcat`` / ``textcat_multilabel`` only in
+    what it accepts while training; the model, labels and outputs are the same. So a
+    trained pipeline saved with this config needs nothing but spaCy to load and run.
+    ``config`` is a thinc ``Config`` (not interpolated); a changed copy is returned.
+    """
+    config = config.copy()
+    for component in config.get("components", {}).values():
+        if component.get("factory") != FACTORY_NAME:
+            continue
+        multilabel = bool(component.pop("multilabel", False))
+        component.pop("loss", None)
+        component.pop("temperature", None)
+        component["factory"] = "textcat_multilabel" if multilabel else "textcat"
+        component["scorer"] = {"@scorers": "spacy.textcat_multilabel_scorer.v2" if multilabel else "spacy.textcat_scorer.v2"}
+    return config

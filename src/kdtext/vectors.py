@@ -53,6 +53,7 @@ def word_vectors(
     source: str = "encoder",
     batch_size: int = 512,
     progress: Any = None,
+    device: Any = "auto",
 ) -> tuple[list[str], np.ndarray]:
     """``(words, vectors)``: a vector per word from ``teacher``, PCA-reduced to ``dims``.
 
@@ -61,6 +62,9 @@ def word_vectors(
     ``teacher`` needs ``tokenizer`` and ``model`` attributes (the built-in ``bert``
     teacher has both). Words the tokenizer turns into nothing are dropped. float32.
     ``progress(k)`` is called after each batch of ``k`` words (encoder only).
+    ``device``: where the encoder runs (``auto``: CUDA when available; the teacher's
+    model is moved there), in fp32 whatever the device, so CPU and GPU give the same
+    vectors to rounding (``benchmarks/gpu_check.py`` compares them).
     """
     if source not in SOURCES:
         raise ConfigError(f"unknown word-vector source {source!r}; use {' or '.join(SOURCES)}")
@@ -78,15 +82,21 @@ def word_vectors(
         matrix = np.stack([table[i].mean(axis=0) for i in ids]).astype(np.float64)
     else:
         with_specials = tokenizer(kept, truncation=True, max_length=MAX_PIECES)["input_ids"]  # [CLS] word [SEP]
-        matrix = _encoder_states(tokenizer, model, with_specials, batch_size, progress)
+        from .teacher.device import resolve_device
+
+        matrix = _encoder_states(tokenizer, model, with_specials, batch_size, progress, resolve_device(device))
     return kept, _pca(matrix, dims)
 
 
-def _encoder_states(tokenizer: Any, model: Any, ids: list[list[int]], batch_size: int, progress: Any) -> np.ndarray:
-    """Mean last hidden state of ``model`` reading each id list alone (batched, padding masked out)."""
+def _encoder_states(
+    tokenizer: Any, model: Any, ids: list[list[int]], batch_size: int, progress: Any, device: Any = None
+) -> np.ndarray:
+    """Mean last hidden state of ``model`` reading each id list alone (batched, padding masked out), on ``device``."""
     import torch
 
     model.eval()
+    if device is not None:
+        model.to(device)
     device = next(model.parameters()).device
     seqs = ids
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

@@ -50,6 +50,8 @@ class KernelAugmenter(Augmenter):
     mode: ClassVar[int] = 0
     #: Whether the corpus must carry POS tags (a missing tagger is then an error).
     requires_tags: ClassVar[bool] = False
+    #: The kernels make each document's examples from that document alone: shards merge.
+    shardable: ClassVar[bool] = True
 
     def __init__(self, **params: Any):
         super().__init__(**params)

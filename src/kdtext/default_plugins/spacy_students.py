@@ -14,3 +14,7 @@ def register_students(register):
 
     register("spacy-cnn", SpacyCNNStudent)
     register("spacy-bow", SpacyBOWStudent)
+
+    from ..student.spacy_fast import SpacyFastStudent
+
+    register("spacy-fast", SpacyFastStudent)

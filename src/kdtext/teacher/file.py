@@ -39,16 +39,15 @@ class FileTeacher(Teacher):
     """
 
     name: ClassVar[str] = "file"
+    trainable: ClassVar[bool] = False
+    run_unsupported: ClassVar[str] = (
+        "a soft-label file cannot label the synthetic texts that `kdtext run` makes; use `--teacher command` "
+        "to run your model on them, or `kdtext train-student --soft FILE` to train on the file's labels"
+    )
     defaults: ClassVar[dict[str, Any]] = {"path": None, "labels": None, "multilabel": None, "text_field": "text"}
 
     def __init__(self, **params: Any):
-        unknown = set(params) - set(self.defaults)
-        if unknown:
-            raise ConfigError(
-                f"teacher 'file' has no parameter(s) {', '.join(sorted(unknown))}; "
-                f"its parameters: {', '.join(sorted(self.defaults))}"
-            )
-        self.params: dict[str, Any] = {**self.defaults, **params}
+        super().__init__(**params)
         self.label_space: LabelSpace | None = None
         self._table: dict[str, np.ndarray] | None = None
         self._fingerprint: str | None = None

@@ -78,11 +78,13 @@ class BatchedInference:
     """Runs a sequence classifier over many id sequences in token-budget batches.
 
     ``model`` is called as ``model(input_ids=..., attention_mask=...)`` and must return
-    an object with ``.logits`` (Hugging Face style). ``autocast_dtype`` (bf16/fp16) is
-    used on CUDA only. Results reach ``on_done(indices, logits)`` in flushes of about
-    ``flush_every`` examples (or every ``flush_seconds`` seconds), indices being
-    positions in the ``seqs`` given to :meth:`run`; GPU results stay on the device until
-    a flush, so the host never waits on the GPU between batches.
+    an object with ``.logits`` (Hugging Face style), or have ``takes_numpy = True`` and a
+    ``logits(input_ids, attention_mask)`` method over numpy arrays (the onnx backend).
+    ``autocast_dtype`` (bf16/fp16 on CUDA, bf16 on the CPU) is used when given. Results
+    reach ``on_done(indices, logits)`` in flushes of about ``flush_every`` examples (or
+    every ``flush_seconds`` seconds), indices being positions in the ``seqs`` given to
+    :meth:`run`; GPU results stay on the device until a flush, so the host never waits
+    on the GPU between batches.
     """
 
     model: Any
@@ -99,6 +101,8 @@ class BatchedInference:
         import torch
 
         ids_np, mask_np = pad_batch(seqs, self.pad_id)
+        if getattr(self.model, "takes_numpy", False):  # the onnx backend (kdtext.teacher.ort)
+            return torch.from_numpy(self.model.logits(ids_np, mask_np))
         ids = torch.from_numpy(ids_np)
         mask = None if mask_np is None else torch.from_numpy(mask_np)
         if self.device.type == "cuda":
@@ -108,8 +112,8 @@ class BatchedInference:
             ids = ids.to(self.device)
             mask = None if mask is None else mask.to(self.device)
         with torch.inference_mode():
-            if self.autocast_dtype is not None and self.device.type == "cuda":
-                with torch.autocast("cuda", dtype=self.autocast_dtype):
+            if self.autocast_dtype is not None and self.device.type in ("cuda", "cpu"):
+                with torch.autocast(self.device.type, dtype=self.autocast_dtype):
                     logits = self.model(input_ids=ids, attention_mask=mask).logits
             else:
                 logits = self.model(input_ids=ids, attention_mask=mask).logits

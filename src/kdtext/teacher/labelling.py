@@ -8,81 +8,17 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..soft_labels import LabelResult  # noqa: F401  (it lived here; kdtext.soft_labels has it now)
 from .cache import LabelCache, sequence_keys
 from .device import resolve_device, use_all_cores
 from .inference import BatchedInference, default_batch_tokens
 from .validate import check_logits, check_teacher_output
-
-if TYPE_CHECKING:
-    from ..data import Dataset
-    from .bert import BertTeacher
-
-
-@dataclass
-class LabelResult:
-    """Soft labels for a list of examples, in input order, and how they were obtained.
-
-    ``probs`` and ``logits`` are float32 ``(n, n_labels)``; ``seconds`` is wall time of
-    the whole call (tokenization, cache and model), so ``examples_per_second`` is the
-    end-to-end rate.
-    """
-
-    probs: np.ndarray
-    logits: np.ndarray
-    n_truncated: int
-    n_cached: int
-    n_computed: int
-    seconds: float
-    device: str
-    variant: str
-    batch_tokens: int
-    n_oom_halvings: int = 0
-    padding_ratio: float = 1.0
-
-    def __len__(self) -> int:
-        return len(self.probs)
-
-    @property
-    def examples_per_second(self) -> float:
-        return len(self.probs) / self.seconds if self.seconds > 0 else float("inf")
-
-    def summary(self) -> dict[str, Any]:
-        """The figures of this run, for reports and ``--json`` output."""
-        return {
-            "examples": len(self.probs),
-            "truncated": self.n_truncated,
-            "cache_hits": self.n_cached,
-            "computed": self.n_computed,
-            "seconds": round(self.seconds, 3),
-            "examples_per_second": round(self.examples_per_second, 1),
-            "device": self.device,
-            "variant": self.variant,
-            "batch_tokens": self.batch_tokens,
-            "oom_halvings": self.n_oom_halvings,
-            "padding_ratio": round(self.padding_ratio, 3),
-        }
-
-    def rows(self, texts: Sequence[str], labels: Sequence[str], *, logits: bool = False) -> Iterator[dict[str, Any]]:
-        """JSONL rows ``{"text", "probs"[, "logits"]}``, each a mapping label -> value."""
-        for i, text in enumerate(texts):
-            row: dict[str, Any] = {"text": text, "probs": {name: float(p) for name, p in zip(labels, self.probs[i])}}
-            if logits:
-                row["logits"] = {name: float(v) for name, v in zip(labels, self.logits[i])}
-            yield row
-
-    def to_dataset(self, texts: Sequence[str], label_space: Any) -> "Dataset":
-        """A soft :class:`kdtext.data.Dataset` of these probabilities."""
-        from ..data import Dataset
-
-        return Dataset(list(texts), self.probs, label_space, soft=True)
-
 
 
 def encode_inputs(teacher: Any, texts: Any, ids: Any, with_special_tokens: bool = True) -> tuple[list[np.ndarray], int]:
@@ -97,7 +33,7 @@ def encode_inputs(teacher: Any, texts: Any, ids: Any, with_special_tokens: bool 
 
 
 def label(
-    teacher: "BertTeacher",
+    teacher: Any,
     texts: Sequence[str] | None = None,
     ids: Sequence[Sequence[int] | np.ndarray] | None = None,
     *,
@@ -107,14 +43,16 @@ def label(
     device: Any = None,
     quantize: str | None = None,
     precision: str = "auto",
-    progress: bool = True,
+    backend: str | None = None,
+    progress: bool | str = True,
     with_special_tokens: bool = True,
     flush_every: int = 4096,
     flush_seconds: float = 30.0,
 ) -> LabelResult:
     """Probabilities and logits for ``texts`` or pre-tokenized ``ids`` (exactly one of them).
 
-    See :meth:`kdtext.teacher.bert.BertTeacher.label` for the parameters.
+    ``teacher`` is a :class:`kdtext.teacher.bert.BertTeacher` (not imported here: bert
+    imports this module). See :meth:`~kdtext.teacher.bert.BertTeacher.label` for the parameters.
     """
     started = time.perf_counter()
     seqs, n_truncated = encode_inputs(teacher, texts, ids, with_special_tokens)
@@ -124,9 +62,13 @@ def label(
     torch_device = resolve_device(device if device is not None else teacher.params.get("device"))
     if torch_device.type == "cpu":
         use_all_cores(teacher.params.get("num_threads"))
-    model, variant, autocast_dtype = teacher.inference_model(torch_device, quantize=quantize, precision=precision)
+    model, variant, autocast_dtype = teacher.inference_model(
+        torch_device, quantize=quantize, precision=precision, backend=backend, n_examples=n
+    )
     if batch_tokens is None:
-        batch_tokens = teacher.params.get("batch_tokens") or default_batch_tokens(torch_device)
+        batch_tokens = teacher.params.get("batch_tokens") or (
+            getattr(model, "default_batch_tokens", None) or default_batch_tokens(torch_device)
+        )
     budget = int(batch_tokens)
     if budget < 1:
         raise ConfigError(f"batch_tokens must be a positive number of tokens, got {budget}")
@@ -180,7 +122,9 @@ def label(
     if progress and len(todo):
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(todo), unit="ex", desc="labelling", file=sys.stderr, dynamic_ncols=True, leave=False)
+        # ``progress`` may be the bar's label (kdtext run labels two sets: synthetic examples, then unlabelled texts)
+        desc = progress if isinstance(progress, str) else "labelling"
+        bar = tqdm(total=len(todo), unit="ex", desc=desc, file=sys.stderr, dynamic_ncols=True, leave=False)
     try:
         stats = runner.run([seqs[int(first[u])] for u in todo], on_done, progress=bar)
     finally:
@@ -202,4 +146,5 @@ def label(
         batch_tokens=runner.batch_tokens,
         n_oom_halvings=stats.n_oom_halvings,
         padding_ratio=stats.padding_ratio,
+        cached=known[inverse] if n else np.zeros(0, bool),
     )

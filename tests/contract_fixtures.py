@@ -1,0 +1,51 @@
+"""Helpers for the plugin-contract tests: a tiny task on disk and the example plugins importable."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from teacher_fixtures import sentiment_data
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "plugins"
+
+
+def import_example(package: str, module: str):
+    """The module of an example plugin under ``plugins/``, imported from its file as ``example_<module>``.
+
+    Its folder is not put on sys.path, so no entry point of an earlier install there is
+    picked up by the plugin manager in this process.
+    """
+    import importlib.util
+
+    name = f"example_{module}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, EXAMPLES / package / "src" / module / "__init__.py")
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def write_task(root: Path, *, n_train: int = 40, n_dev: int = 20, n_test: int = 20) -> dict[str, Path]:
+    """train/dev/test JSONL files of the keyword sentiment task under ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, n, seed in (("train", n_train, 0), ("dev", n_dev, 1), ("test", n_test, 2)):
+        ds = sentiment_data(n, seed=seed)
+        files[name] = write_jsonl(root / f"{name}.jsonl", ({"text": t, "label": l} for t, l in zip(ds.texts, ds.gold_labels())))
+    return files
+
+
+def run_args(files: dict[str, Path], out: Path, *extra: str) -> list[str]:
+    """``kdtext run`` arguments for a small, fast run (mask augmenter, no word vectors)."""
+    return [
+        "run", "--train", str(files["train"]), "--dev", str(files["dev"]), "--test", str(files["test"]),
+        "--augmenter", "mask", "--n-synthetic", "60", "--teacher-vectors", "0", "-o", str(out), *extra,
+    ]  # fmt: skip

@@ -1,0 +1,164 @@
+"""The core stands below its plugins: no import cycles, no core module importing a built-in plugin.
+
+The graph is read from the source with :mod:`ast`: every ``import`` of a kdtext module
+counts, at module level, inside functions and under ``if TYPE_CHECKING:``, except the
+type-only imports of :mod:`kdtext.base`: the plugin contract names the data types it
+exchanges (``TokenizedCorpus``, ``SyntheticSet``, ``Dataset``...), and at run time it
+imports nothing of kdtext but its errors.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+PACKAGE = SRC / "kdtext"
+
+#: Modules whose job is to be plugins: the built-in plugins and the commands they add.
+PLUGIN_PACKAGES = ("kdtext.default_plugins", "kdtext.commands")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(name: str, path: Path) -> dict[str, bool]:
+    """kdtext modules that ``name`` imports -> whether only under ``TYPE_CHECKING``."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: dict[str, bool] = {}
+
+    def add(target: str, typing_only: bool) -> None:
+        while target and target not in MODULES:  # `from .x import y`: y may be a name in module x
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            found[target] = found.get(target, True) and typing_only
+
+    def visit(node: ast.AST, typing_only: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                for statement in child.body:
+                    visit_statement(statement, True)
+                for statement in child.orelse:
+                    visit_statement(statement, typing_only)
+            else:
+                visit_statement(child, typing_only)
+
+    def visit_statement(node: ast.AST, typing_only: bool) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "kdtext":
+                    add(alias.name, typing_only)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module.split(".")[0] == "kdtext":
+                for alias in node.names:
+                    add(f"{module}.{alias.name}", typing_only)
+        visit(node, typing_only)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    return found
+
+
+IMPORTS = {name: _imports(name, path) for name, path in MODULES.items()}
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for name, targets in IMPORTS.items():
+        graph[name] = {t for t, typing_only in targets.items() if not (name == "kdtext.base" and typing_only)}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+    return found
+
+
+def _is_plugin(name: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in PLUGIN_PACKAGES)
+
+
+def test_the_graph_reader_sees_the_imports_it_should():
+    assert "kdtext.errors" in IMPORTS["kdtext.plugins"]  # module level, relative
+    assert "kdtext.base" in IMPORTS["kdtext.plugins"]  # inside a function
+    assert IMPORTS["kdtext.base"].get("kdtext.corpus") is True  # type-only
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_import_cycles():
+    graph = _graph()
+    cycles = _cycles(graph)
+    detail = ["; ".join(f"{m} -> {sorted(graph[m] & set(c))}" for m in c) for c in cycles]
+    assert not cycles, "import cycles:\n" + "\n".join(detail)
+
+
+@pytest.mark.parametrize("name", [n for n in MODULES if not _is_plugin(n)])
+def test_core_modules_do_not_import_built_in_plugins(name):
+    assert not [t for t in IMPORTS[name] if _is_plugin(t)], f"{name} imports {sorted(t for t in IMPORTS[name] if _is_plugin(t))}"
+
+
+def test_engines_use_only_the_teacher_contract_and_not_the_pipeline():
+    for name in (n for n in MODULES if n.startswith("kdtext.engine")):
+        wrong = sorted(t for t in IMPORTS[name] if t.startswith(("kdtext.pipeline", "kdtext.teacher", "kdtext.default_plugins")))
+        assert not wrong, f"{name} imports {wrong}"
+
+
+def test_the_contract_imports_nothing_of_kdtext_at_run_time_but_its_errors():
+    runtime = {t for t, typing_only in IMPORTS["kdtext.base"].items() if not typing_only}
+    assert runtime <= {"kdtext.errors"}, runtime
+
+
+def test_parse_params_lives_outside_the_cli():
+    from kdtext import cli, params
+
+    assert cli.parse_params is params.parse_params and params.parse_params.__module__ == "kdtext.params"
