@@ -1,6 +1,6 @@
 """Student variants distilled from one run's teacher labels: dev accuracy, training time, speed.
 
-    python benchmarks/students_rt.py RUN [--only NAME ...] [--seeds 0 1 2] [--profile NAME]
+    python benchmarks/students_rt.py RUN [--only NAME ...] [--seeds 0 1 2] [--profile NAME] [--speed NAME ...]
 
 RUN is a ``kdtext run`` folder (its data, augment, label and vectors stages are reused).
 Each variant trains one student per seed on gold + the run's teacher-labelled synthetic
@@ -41,6 +41,7 @@ VARIANTS: dict[str, tuple[str, dict, int | None]] = {
     "spacy-bow, unigrams": ("spacy-bow", QUICK, None),
     "spacy-bow, 1-2 grams": ("spacy-bow", {**QUICK, "ngram_size": 2}, None),
     "spacy-cnn (reference student, its defaults)": ("spacy-cnn", {}, 64),
+    "spacy-fast defaults": ("spacy-fast", {}, 64),
     "lite + bag of words 1-2 grams": ("spacy-fast", {**QUICK, "width": 32, "attrs": "NORM", "maxout_pieces": 2, "pooling": "ensemble", "ngram_size": 2}, 64),
     "spacy-cnn, quick schedule": ("spacy-cnn", QUICK, 64),
     "mid: width 48, NORM+SUFFIX, 2 pieces, + bag of words": ("spacy-fast", {**QUICK, "width": 48, "maxout_pieces": 2, "pooling": "ensemble"}, 64),
@@ -80,6 +81,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="Variant names to run (default: all).")
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--profile", help="Profile nlp.pipe of this variant (trained briefly) and exit.")
+    parser.add_argument(
+        "--speed", nargs="+", metavar="VARIANT",
+        help="Only time these variants (trained for 5 steps: speed does not depend on training) against the "
+        "tokenizer, in turns, best of three; for a quiet machine.",
+    )  # fmt: skip
     args = parser.parse_args()
 
     import torch
@@ -109,6 +115,28 @@ def main() -> None:
         print("docs/s, tokenizer docs/s:", speed(student, speed_texts))
         cProfile.runctx("student.predict_proba(speed_texts)", globals(), locals(), "/tmp/students_rt.prof")
         pstats.Stats("/tmp/students_rt.prof").sort_stats("tottime").print_stats(20)
+        return
+    if args.speed:
+        students = {}
+        for name in args.speed:
+            student_name, params, dims = VARIANTS[name]
+            path = vectors_path(args.run_dir, dims)
+            students[name] = build_student(student_name, lang=config["lang"], progress=False,
+                                           **{**params, **({"vectors": str(path)} if path else {}), "max_steps": 5})  # fmt: skip
+            students[name].fit(train, dev, seed=0)
+        tokenizer = next(iter(students.values())).nlp.tokenizer
+        best = dict.fromkeys(["bare spaCy tokenizer", *students], 0.0)
+        for _ in range(3):
+            for name in best:
+                started = time.perf_counter()
+                if name in students:
+                    students[name].predict_proba(speed_texts)
+                else:
+                    for _doc in tokenizer.pipe(speed_texts, batch_size=1000):
+                        pass
+                best[name] = max(best[name], len(speed_texts) / (time.perf_counter() - started))
+        for name, docs in best.items():
+            print(f"| {name} | {docs:,.0f} | {100 * docs / best['bare spaCy tokenizer']:.0f}% |")
         return
     transfer = concat(*load_transfer(args.run_dir, config["lang"]))
     out = args.run_dir / "students.jsonl"

@@ -53,6 +53,15 @@ def test_students_are_registered_and_reject_bad_params():
         build_student("spacy-bow", loss="hinge")
     with pytest.raises(ConfigError, match="dropout"):
         build_student("spacy-bow", dropout=1.5)
+    assert build_student("spacy-fast", attrs=" norm , shape").params["attrs"] == "NORM,SHAPE"
+    with pytest.raises(ConfigError, match="'attrs' must be comma-separated token attributes"):
+        build_student("spacy-fast", attrs="NORM,COLOUR")
+    with pytest.raises(ConfigError, match="'pooling' must be one of reduce, attention, ensemble"):
+        build_student("spacy-fast", pooling="sum")
+    with pytest.raises(ConfigError, match="'depth' must be at least 1"):
+        build_student("spacy-fast", depth=0)
+    with pytest.raises(ConfigError, match="'loss' must be 'mse', 'kl' or 'logits'"):
+        build_student("spacy-fast", loss="hinge")
 
 
 @pytest.mark.parametrize(

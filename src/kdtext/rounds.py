@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .augment import SyntheticSet
+    from .synthetic import SyntheticSet
     from .corpus import TokenizedCorpus
 
 #: Rounds planned per wanted example and source text: room for 20% duplicates.
@@ -45,8 +45,8 @@ def augment_n(
     ``MAX_ATTEMPTS_PER_EXAMPLE * n`` attempts in all. A set still short carries the
     augmenter's note saying so. Returns the set and ``engine``'s figures (None without one).
     """
-    from .augment import MIN_TOKENS, make_augmenter
     from .plugins import get_augmenter
+    from .synthetic import MIN_TOKENS
 
     defaults = getattr(get_augmenter(augmenter), "defaults", {}) or {}
     if n is None and "n_iter" not in defaults:
@@ -57,7 +57,7 @@ def augment_n(
     cap = math.ceil(MAX_ATTEMPTS_PER_EXAMPLE * n / max(texts, 1)) if sized else None
     previous = -1
     while True:
-        aug = make_augmenter(augmenter, **(dict(params, n_iter=rounds) if sized else params))
+        aug = get_augmenter(augmenter)(**(dict(params, n_iter=rounds) if sized else params))
         if engine is None:
             synthetic, figures = aug.augment(corpus, n, seed=seed), None
         else:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import numpy as np
 
 if TYPE_CHECKING:
-    from .augment import SyntheticSet
+    from .synthetic import SyntheticSet
 
 #: Examples encoded per block (bounded memory whatever the set's size).
 BLOCK_EXAMPLES = 16_384

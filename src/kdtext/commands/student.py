@@ -137,14 +137,16 @@ def evaluate(model_dir: Path, test_path: Path, as_json: bool) -> None:
 def package(model_dir: Path, output: Path, name: str | None, version: str | None, build: str, force: bool) -> None:
     """Turn a trained student into a pip-installable package.
 
-    A spaCy student becomes a spaCy pipeline package (spaCy's own `spacy package`): after
-    `pip install DIST/.../dist/*.whl`, `spacy.load("en_kdtext_student")` loads it (kdtext
-    must be installed too). Any other student becomes a Python package whose `load()`
-    returns it (its plugin must be installed too).
+    MODEL_DIR is a folder `kdtext train-student` wrote, or a stage folder of a run
+    (runs/demo/distilled). A spaCy student becomes a spaCy pipeline package (spaCy's own
+    `spacy package`) that requires spaCy alone: after `pip install DIST/.../dist/*.whl`,
+    `spacy.load("en_kdtext_student")` loads it with no kdtext, torch or transformers
+    installed. Any other student becomes a Python package whose `load()` returns it (kdtext
+    and its plugin must be installed too).
     """
     from ..student.packaging import package_student
 
-    result = package_student(model_dir, output, name=name, version=version, build=build, force=force)
+    result = package_student(find_student(model_dir), output, name=name, version=version, build=build, force=force)
     click.echo(f"package directory: {result['package_dir']}")
     for artifact in result["artifacts"]:
         click.echo(f"built: {artifact}")

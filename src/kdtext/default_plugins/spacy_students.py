@@ -1,4 +1,5 @@
-"""Built-in students ``spacy-cnn`` and ``spacy-bow``: spaCy text classifiers trained on soft labels.
+"""Built-in students ``spacy-fast`` (the default), ``spacy-cnn`` and ``spacy-bow``: spaCy text
+classifiers trained on soft labels.
 
 Importing this module is cheap: spaCy is imported only when a student is built.
 """

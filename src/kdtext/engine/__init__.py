@@ -35,7 +35,7 @@ __all__ = [
 ]  # fmt: skip
 
 if TYPE_CHECKING:
-    from ..augment import SyntheticSet
+    from ..synthetic import SyntheticSet
     from ..corpus import TokenizedCorpus
     from ..soft_labels import LabelResult
     from .ray_engine import RayEngine

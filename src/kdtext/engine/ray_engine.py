@@ -39,7 +39,7 @@ from ..soft_labels import LabelOptions, LabelResult, label_with_teacher
 from .support import available_cores, rate, require_ray
 
 if TYPE_CHECKING:
-    from ..augment import SyntheticSet
+    from ..synthetic import SyntheticSet
     from ..corpus import TokenizedCorpus
 
 #: Note the kernels add to a shard with no document to augment; true of the whole corpus only if of every shard.
@@ -113,7 +113,7 @@ def augment_on_ray(
     and per worker, and per shard.
     """
     ray = require_ray()
-    from ..augment import SyntheticSet
+    from ..synthetic import SyntheticSet
 
     started = time.perf_counter()
     if n == 0 or corpus.n_docs == 0 or not shardable(augmenter):

@@ -6,8 +6,9 @@ back (its :class:`~kdtext.FitResult` and its probabilities on a few dev examples
 :func:`save_student` saves it and writes ``kdtext_student.json``, :func:`load_student`
 reads it back by the name in that file.
 
-The spaCy students themselves live in :mod:`kdtext.student.spacy_student`; they are
-registered as ``spacy-cnn`` and ``spacy-bow`` by ``kdtext.default_plugins.spacy_students``.
+The spaCy students themselves live in :mod:`kdtext.student.spacy_student` and
+:mod:`kdtext.student.spacy_fast`; they are registered as ``spacy-fast``, ``spacy-cnn`` and
+``spacy-bow`` by ``kdtext.default_plugins.spacy_students``.
 spaCy is imported only when a student is built, trained or loaded.
 """
 

@@ -6,9 +6,11 @@
 ``spacy-bow``
     the bag-of-words (n-gram) linear model alone (``spacy.TextCatBOW.v3``): the fastest.
 
-Both use the ``kdtext_soft_textcat`` component (:mod:`kdtext.spacy_soft`), so a saved
-student is an ordinary spaCy pipeline directory that ``spacy.load`` reads wherever
-kdtext is installed, plus ``kdtext_student.json`` (label space, parameters, figures).
+(``spacy-fast``, the default, is in :mod:`kdtext.student.spacy_fast`.) They train with
+the ``kdtext_soft_textcat`` component (:mod:`kdtext.spacy_soft`), which accepts soft
+targets, and are saved naming spaCy's stock ``textcat`` component instead, so a saved
+student is an ordinary spaCy pipeline directory that ``spacy.load`` reads where spaCy
+alone is installed, plus the ``kdtext_student.json`` that kdtext writes beside it.
 """
 
 from __future__ import annotations
