@@ -36,6 +36,20 @@ def _run(command: list[str], cwd: Path, what: str) -> None:
         raise KdtextError(f"building the {what} failed (exit code {result.returncode}): {' / '.join(tail)}")
 
 
+def _build(main_path: Path, formats: set[str]) -> list[str]:
+    """Build the sdist and/or wheel of the package laid out in ``main_path`` into its ``dist/``; the built files."""
+    dist = (main_path / "dist").resolve()
+    if "sdist" in formats:
+        _run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)], main_path, "sdist")
+    if "wheel" in formats:
+        _run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), "."],
+            main_path,
+            "wheel",
+        )
+    return sorted(str(p) for p in dist.iterdir() if p.suffix in (".whl", ".gz")) if dist.exists() else []
+
+
 def package_student(
     model_dir: str | os.PathLike,
     output_dir: str | os.PathLike,
@@ -89,18 +103,7 @@ def package_student(
             "names must be Python identifiers"
         ) from None
     main_path = output_dir / f"{package_name}-{meta['version']}"
-    dist = (main_path / "dist").resolve()
-    artifacts: list[str] = []
-    if "sdist" in formats:
-        _run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)], main_path, "sdist")
-    if "wheel" in formats:
-        _run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), "."],
-            main_path,
-            "wheel",
-        )
-    if dist.exists():
-        artifacts = sorted(str(p) for p in dist.iterdir() if p.suffix in (".whl", ".gz"))
+    artifacts = _build(main_path, formats)
     return {
         "name": package_name, "version": meta["version"], "package_dir": str(main_path), "artifacts": artifacts,
         "load": f"spacy.load({package_name!r})",
@@ -162,16 +165,7 @@ def _package_plain(
         encoding="utf-8",
     )
     (main_path / "MANIFEST.in").write_text(f"recursive-include {package_name}/model *\n", encoding="utf-8")
-    dist = (main_path / "dist").resolve()
-    if "sdist" in formats:
-        _run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)], main_path, "sdist")
-    if "wheel" in formats:
-        _run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), "."],
-            main_path,
-            "wheel",
-        )
-    artifacts = sorted(str(p) for p in dist.iterdir() if p.suffix in (".whl", ".gz")) if dist.exists() else []
+    artifacts = _build(main_path, formats)
     return {
         "name": package_name, "version": version, "package_dir": str(main_path), "artifacts": artifacts,
         "load": f"import {package_name}; {package_name}.load()",
