@@ -18,7 +18,8 @@ from .errors import PluginOutputError
 from .labels import LabelSpace
 
 
-def _first(bad: np.ndarray, where: Callable[[int], str] | None) -> str:
+def first_example(bad: np.ndarray, where: Callable[[int], str] | None) -> str:
+    """How messages name the first example where ``bad`` is true: ``where(i)``, else "example i"."""
     index = int(np.flatnonzero(bad)[0])
     return where(index) if where is not None else f"example {index}"
 
@@ -54,13 +55,13 @@ def check_probabilities(
     if bad.any():
         raise error(
             f"{who} returned NaN or infinite probabilities for {int(bad.sum())} of {n_rows} examples "
-            f"(first: {_first(bad, where)})"
+            f"(first: {first_example(bad, where)})"
         )
     bad = ((array < 0.0) | (array > 1.0)).any(axis=1)
     if bad.any():
         raise error(
             f"{who} returned probabilities outside [0, 1] for {int(bad.sum())} of {n_rows} examples "
-            f"(first: {_first(bad, where)})"
+            f"(first: {first_example(bad, where)})"
         )
     if not label_space.multilabel:
         sums = array.sum(axis=1)
@@ -69,6 +70,6 @@ def check_probabilities(
             first = int(np.flatnonzero(bad)[0])
             raise error(
                 f"{who} returned single-label probabilities that do not sum to 1 for {int(bad.sum())} of "
-                f"{n_rows} examples (first: {_first(bad, where)}, sum {sums[first]:.4f})"
+                f"{n_rows} examples (first: {first_example(bad, where)}, sum {sums[first]:.4f})"
             )
     return array

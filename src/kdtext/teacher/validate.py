@@ -14,12 +14,7 @@ import numpy as np
 
 from ..errors import TeacherOutputError
 from ..labels import LabelSpace
-from ..validate import check_probabilities
-
-
-def _first(bad: np.ndarray, where: Callable[[int], str] | None) -> str:
-    index = int(np.flatnonzero(bad)[0])
-    return where(index) if where is not None else f"example {index}"
+from ..validate import check_probabilities, first_example
 
 
 def check_teacher_output(
@@ -45,5 +40,5 @@ def check_logits(logits: np.ndarray, *, teacher: str = "teacher", where: Callabl
     if bad.any():
         raise TeacherOutputError(
             f"{teacher} produced NaN or infinite scores for {int(bad.sum())} of {len(logits)} examples "
-            f"(first: {_first(bad, where)}); the model's weights may be corrupt or it overflowed in half precision"
+            f"(first: {first_example(bad, where)}); the model's weights may be corrupt or it overflowed in half precision"
         )
