@@ -1,4 +1,4 @@
-"""Helpers for the plugin-contract tests: a tiny task on disk and the example plugins importable."""
+"""Helpers for the plugin-contract tests: a tiny task on disk, the example plugins importable, a prior-only student."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
+import kdtext
 from teacher_fixtures import sentiment_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,3 +52,25 @@ def run_args(files: dict[str, Path], out: Path, *extra: str) -> list[str]:
         "run", "--train", str(files["train"]), "--dev", str(files["dev"]), "--test", str(files["test"]),
         "--augmenter", "mask", "--n-synthetic", "60", "--teacher-vectors", "0", "-o", str(out), *extra,
     ]  # fmt: skip
+
+
+class PriorStudent(kdtext.Student):
+    """Predicts the label frequencies it was trained on (fast)."""
+
+    def fit(self, train, dev, transfer=None, *, seed=0):
+        self.label_space = train.label_space
+        self.prior = (train.targets.sum(0) + 1) / (train.targets.sum() + len(train.label_space))
+        return {"dev_metric": "accuracy", "best_dev_score": 0.5, "best_step": 1, "steps": 1, "train_seconds": 0.0}
+
+    def predict_proba(self, texts):
+        return np.tile(self.prior.astype(np.float32), (len(texts), 1))
+
+    def save(self, path):
+        Path(path).mkdir(parents=True, exist_ok=True)
+        np.save(Path(path) / "prior.npy", self.prior)
+
+    @classmethod
+    def load(cls, path):
+        student = cls()
+        student.prior = np.load(Path(path) / "prior.npy")
+        return student

@@ -17,6 +17,8 @@ from kdtext import plugins
 from kdtext.pipeline import load_config
 from kdtext.pipeline.recipe import STAGES, run_recipe
 
+from contract_fixtures import PriorStudent
+
 STAGE_NAMES = [stage.name for stage in STAGES]
 LANG = "sv"  # spaCy tokenizes it and no built-in tagger tags it: the test's tagger is the one
 
@@ -61,28 +63,6 @@ class ProvAugmenter(kdtext.Augmenter):
         return SyntheticSet.from_word_ids(corpus, examples, sources=range(len(examples)), augmenter="prov-aug")
 
 
-class ProvStudent(kdtext.Student):
-    """Predicts the label frequencies of its training data."""
-
-    def fit(self, train, dev, transfer=None, *, seed=0):
-        self.label_space = train.label_space
-        self.prior = train.targets.mean(axis=0) / train.targets.mean(axis=0).sum()
-        return {"dev_metric": "accuracy", "best_dev_score": 0.5, "best_step": 1, "steps": 1, "train_seconds": 0.0}
-
-    def predict_proba(self, texts):
-        return np.tile(self.prior.astype(np.float32), (len(texts), 1))
-
-    def save(self, path):
-        Path(path).mkdir(parents=True, exist_ok=True)
-        np.save(Path(path) / "prior.npy", self.prior)
-
-    @classmethod
-    def load(cls, path):
-        student = cls()
-        student.prior = np.load(Path(path) / "prior.npy")
-        return student
-
-
 class ProvTagger(kdtext.Tagger):
     """Tags every word X."""
 
@@ -112,7 +92,7 @@ class AugmenterPlugin:
 class StudentPlugin:
     @kdtext.hookimpl
     def register_students(self, register):
-        register("prov-student", ProvStudent)
+        register("prov-student", PriorStudent)
 
 
 class TaggerPlugin:

@@ -28,6 +28,7 @@ from kdtext.engine.ray_engine import TeacherActor, augment_on_ray, label_on_ray 
 from kdtext.errors import KdtextError  # noqa: E402
 from kdtext.teacher.bert import BertTeacher  # noqa: E402
 
+from contract_fixtures import PriorStudent  # noqa: E402
 from teacher_fixtures import binary_data, sentiment_data, tiny_bert_dir, trained_dir, varied_texts  # noqa: E402,F401
 
 # The actor subclass below lives in this test module, which Ray's workers cannot import:
@@ -240,28 +241,6 @@ class FirstWordsAugmenter(kdtext.Augmenter):
         examples = [corpus.doc_word_ids(i)[: max(1, len(corpus.doc_word_ids(i)) // 2)] for i in range(corpus.n_docs)]
         examples = examples[:n] if n is not None else examples
         return SyntheticSet.from_word_ids(corpus, examples, sources=range(len(examples)), augmenter="first-words")
-
-
-class PriorStudent(kdtext.Student):
-    """Predicts the label frequencies it was trained on (fast)."""
-
-    def fit(self, train, dev, transfer=None, *, seed=0):
-        self.label_space = train.label_space
-        self.prior = (train.targets.sum(0) + 1) / (train.targets.sum() + len(train.label_space))
-        return {"dev_metric": "accuracy", "best_dev_score": 0.5, "best_step": 1, "steps": 1, "train_seconds": 0.0}
-
-    def predict_proba(self, texts):
-        return np.tile(self.prior.astype(np.float32), (len(texts), 1))
-
-    def save(self, path):
-        Path(path).mkdir(parents=True, exist_ok=True)
-        np.save(Path(path) / "prior.npy", self.prior)
-
-    @classmethod
-    def load(cls, path):
-        student = cls()
-        student.prior = np.load(Path(path) / "prior.npy")
-        return student
 
 
 class ThirdParty:
