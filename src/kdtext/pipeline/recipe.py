@@ -520,6 +520,7 @@ def stage_reference(ctx: StageContext) -> dict[str, Any]:
 def stage_evaluate(ctx: StageContext) -> dict[str, Any]:
     from ..base import directory_size
     from ..metrics import evaluate_predictions
+    from ..reference import ReferenceClassifier
     from ..student import load_student
 
     test = split(ctx, "test")
@@ -528,10 +529,8 @@ def stage_evaluate(ctx: StageContext) -> dict[str, Any]:
         "baseline": (load_student(ctx.input("baseline") / "model"), ctx.input("baseline") / "model"),
         "teacher": (load_teacher(ctx), ctx.input("teacher") / "model"),
         "distilled": (load_student(ctx.input("distilled") / "model"), ctx.input("distilled") / "model"),
+        "reference": (ReferenceClassifier.load(ctx.input("reference") / "model"), ctx.input("reference") / "model"),
     }
-    from ..reference import ReferenceClassifier
-
-    models["reference"] = (ReferenceClassifier.load(ctx.input("reference") / "model"), ctx.input("reference") / "model")
     results: dict[str, Any] = {}
     for name, (model, folder) in models.items():
         results[name] = evaluate_predictions(
