@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 #: name -> (student, params, teacher-vector dimensions or None for no vectors)
 #: The schedule the variants train with unless they say otherwise (spacy-cnn's own: batch 32, lr 0.001, eval every 500).
@@ -60,19 +61,38 @@ def vectors_path(run_dir: Path, dims: int | None) -> Path | None:
     return None
 
 
+def variant_student(name: str, run_dir: Path, lang: str, **overrides: Any):
+    """An untrained student of variant ``name``, with the run's teacher vectors when the variant takes them."""
+    from kdtext.student import build_student
+
+    student_name, params, dims = VARIANTS[name]
+    path = vectors_path(run_dir, dims)
+    return build_student(student_name, lang=lang, progress=False, **{**({"vectors": str(path)} if path else {}), **params, **overrides})
+
+
+def tokenize_all(tokenizer, texts: list[str]) -> None:
+    for _doc in tokenizer.pipe(texts, batch_size=1000):
+        pass
+
+
+def best_rates(calls: dict[str, Callable[[], Any]], n_texts: int, turns: int) -> dict[str, float]:
+    """Docs/s of each call over ``n_texts`` texts, the calls in turns, best of ``turns``."""
+    best = dict.fromkeys(calls, 0.0)
+    for _ in range(turns):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            best[name] = max(best[name], n_texts / (time.perf_counter() - started))
+    return best
+
+
 def speed(student, texts: list[str]) -> tuple[float, float]:
     """(student docs/s, bare tokenizer docs/s), one thread, same texts; best of two."""
-    nlp = student.nlp
-    best_tok = best_model = 0.0
-    for _ in range(2):
-        t = time.perf_counter()
-        for _doc in nlp.tokenizer.pipe(texts, batch_size=1000):
-            pass
-        best_tok = max(best_tok, len(texts) / (time.perf_counter() - t))
-        t = time.perf_counter()
-        student.predict_proba(texts)
-        best_model = max(best_model, len(texts) / (time.perf_counter() - t))
-    return best_model, best_tok
+    rates = best_rates(
+        {"tokenizer": lambda: tokenize_all(student.nlp.tokenizer, texts), "student": lambda: student.predict_proba(texts)},
+        len(texts), turns=2,
+    )  # fmt: skip
+    return rates["student"], rates["tokenizer"]
 
 
 def main() -> None:
@@ -97,8 +117,6 @@ def main() -> None:
     from kdtext.data import read_texts
     from kdtext.metrics import dev_score
     from kdtext.pipeline.recipe import concat, load_transfer, split_of
-    from kdtext.student import build_student
-
     config = json.loads((args.run_dir / "config.json").read_text())
     train, dev, test = (split_of(args.run_dir, name) for name in ("train", "dev", "test"))
     pool_texts = read_texts(args.run_dir / "data" / "unlabeled.jsonl")
@@ -107,34 +125,20 @@ def main() -> None:
         import cProfile
         import pstats
 
-        student_name, params, dims = VARIANTS[args.profile]
-        path = vectors_path(args.run_dir, dims)
-        student = build_student(student_name, lang=config["lang"], progress=False, max_steps=20,
-                                **({"vectors": str(path)} if path else {}), **params)
+        student = variant_student(args.profile, args.run_dir, config["lang"], max_steps=20)
         student.fit(train, dev, seed=0)
         print("docs/s, tokenizer docs/s:", speed(student, speed_texts))
         cProfile.runctx("student.predict_proba(speed_texts)", globals(), locals(), "/tmp/students_rt.prof")
         pstats.Stats("/tmp/students_rt.prof").sort_stats("tottime").print_stats(20)
         return
     if args.speed:
-        students = {}
-        for name in args.speed:
-            student_name, params, dims = VARIANTS[name]
-            path = vectors_path(args.run_dir, dims)
-            students[name] = build_student(student_name, lang=config["lang"], progress=False,
-                                           **{**params, **({"vectors": str(path)} if path else {}), "max_steps": 5})  # fmt: skip
-            students[name].fit(train, dev, seed=0)
+        students = {name: variant_student(name, args.run_dir, config["lang"], max_steps=5) for name in args.speed}
+        for student in students.values():
+            student.fit(train, dev, seed=0)
         tokenizer = next(iter(students.values())).nlp.tokenizer
-        best = dict.fromkeys(["bare spaCy tokenizer", *students], 0.0)
-        for _ in range(3):
-            for name in best:
-                started = time.perf_counter()
-                if name in students:
-                    students[name].predict_proba(speed_texts)
-                else:
-                    for _doc in tokenizer.pipe(speed_texts, batch_size=1000):
-                        pass
-                best[name] = max(best[name], len(speed_texts) / (time.perf_counter() - started))
+        calls = {"bare spaCy tokenizer": lambda: tokenize_all(tokenizer, speed_texts)}
+        calls.update({name: (lambda s=student: s.predict_proba(speed_texts)) for name, student in students.items()})
+        best = best_rates(calls, len(speed_texts), turns=3)
         for name, docs in best.items():
             print(f"| {name} | {docs:,.0f} | {100 * docs / best['bare spaCy tokenizer']:.0f}% |")
         return
@@ -150,8 +154,7 @@ def main() -> None:
             if (name, seed) in done:
                 continue
             path = vectors_path(args.run_dir, dims)
-            full = {**({"vectors": str(path)} if path else {}), **params}
-            student = build_student(student_name, lang=config["lang"], progress=False, **full)
+            student = variant_student(name, args.run_dir, config["lang"])
             started = time.perf_counter()
             figures = student.fit(train, dev, transfer, seed=seed)
             seconds = time.perf_counter() - started
