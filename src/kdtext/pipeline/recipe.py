@@ -26,8 +26,8 @@ from .runner import Runner, Stage, StageContext, sha256_file
 
 
 def _data_settings(config: RunConfig) -> Any:
-    if config.data == "demo":
-        return {"data": "demo"}
+    if config.data is not None:
+        return {"data": config.data}
     files = {name: getattr(config, name) for name in ("train", "dev", "test", "unlabeled")}
     return {name: (sha256_file(Path(path)) if path and Path(path).is_file() else path) for name, path in files.items()}
 
@@ -41,10 +41,10 @@ def _gold_rows(dataset: Dataset) -> list[dict[str, Any]]:
 
 def load_inputs(config: RunConfig) -> tuple[Dataset, Dataset, Dataset, list[str]]:
     """Train, dev, test and unlabelled texts, validated: every problem is one clear error."""
-    if config.data == "demo":
-        from ..datasets import rotten_tomatoes_splits
+    if config.data is not None:
+        from ..datasets import builtin_splits
 
-        train, dev, test, pool = rotten_tomatoes_splits(seed=0)
+        train, dev, test, pool = builtin_splits(config.data, seed=0)
         return train, dev, test, list(pool)
     train = read_labelled(config.train)
     dev = read_labelled(config.dev, train.label_space)
