@@ -47,7 +47,7 @@ def rotten_tomatoes_texts() -> list[str]:
 
 
 def sentences(texts: list[str]) -> list[str]:
-    from kdtext.corpus import blank_pipeline
+    from kdtext.augment.tokenizer import blank_pipeline
 
     nlp = blank_pipeline("en")
     out: list[str] = []
@@ -81,7 +81,7 @@ def main() -> None:
     from kdtext import _fast
     from kdtext._fast import _py
     from kdtext.augment import augment_corpus
-    from kdtext.corpus import TokenizedCorpus
+    from kdtext.augment.corpus import TokenizedCorpus
 
     if _fast.IMPLEMENTATION != "cython":
         sys.exit("run without KDTEXT_NO_EXTENSIONS: the benchmark compares both implementations itself")

@@ -5,7 +5,7 @@ Data: the demo's 1,000 training texts (Rotten Tomatoes snippets, ``kdtext.datase
 or ``--input FILE``. Timed:
 
 * the writer: the examples of one ``tang`` set as JSONL bytes, with the bulk encoder that
-  ``kdtext augment`` uses (``kdtext.synthetic_jsonl``) and with ``json.dumps`` per row
+  ``kdtext augment`` uses (``kdtext.augment.jsonl``) and with ``json.dumps`` per row
   (what it used before), in rows/s; the two outputs are compared byte for byte;
 * the command: ``kdtext augment INPUT -o OUT --n N`` as a subprocess (start-up, reading,
   tokenizing and tagging, augmenting, writing), with the compiled kernels and with
@@ -61,9 +61,9 @@ def best_of(repeats: int, fn):  # type: ignore[no-untyped-def]
 
 def writer(input_path: Path, n: int, repeats: int) -> None:
     from kdtext.augment import augment_corpus, read_source_texts
-    from kdtext.corpus import TokenizedCorpus
-    from kdtext.rounds import rounds_for
-    from kdtext.synthetic_jsonl import SyntheticRowEncoder
+    from kdtext.augment.corpus import TokenizedCorpus
+    from kdtext.augment.rounds import rounds_for
+    from kdtext.augment.jsonl import SyntheticRowEncoder
 
     texts, _ = read_source_texts(input_path)
     corpus = TokenizedCorpus.from_texts(texts, lang="en", tagger="auto")

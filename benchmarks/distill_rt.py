@@ -49,8 +49,9 @@ def main() -> None:
 
     from kdtext.cli import parse_params
     from kdtext.pipeline import load_config
-    from kdtext.pipeline.recipe import concat, load_transfer, run_recipe, split_of
-    from kdtext.student import build_student, evaluate_student, load_student
+    from kdtext.pipeline.artifacts import concat, load_transfer, split_of
+    from kdtext.pipeline.recipe import run_recipe
+    from kdtext.students import build_student, evaluate_student, load_student
 
     out = args.out or ROOT / "runs" / f"bench-{args.teacher}"
     overrides = {

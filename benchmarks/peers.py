@@ -104,8 +104,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from kdtext.pipeline.recipe import concat, load_transfer, split_of
-    from kdtext.student import load_student
+    from kdtext.pipeline.artifacts import concat, load_transfer, split_of
+    from kdtext.students import load_student
 
     run = args.run_dir
     config = json.loads((run / "config.json").read_text())

@@ -39,8 +39,9 @@ def main() -> int:
 
     from kdtext.datasets import rotten_tomatoes_texts
     from kdtext.labels import LabelSpace
-    from kdtext.teacher.bert import BertTeacher, default_model_path
-    from kdtext.teacher.device import available_cores
+    from kdtext.default_plugins.bert.teacher import BertTeacher
+    from kdtext.default_plugins.bert.model_dir import default_model_path
+    from kdtext.labelling.device import available_cores
 
     model = args.model or default_model_path()
     if model is None:
@@ -65,7 +66,7 @@ def main() -> int:
 
         import ray
 
-        from kdtext.engine.ray_engine import label_on_ray
+        from kdtext.labelling.engine.ray_engine import label_on_ray
 
         started = time.perf_counter()
         if args.ray_address:

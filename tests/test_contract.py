@@ -37,7 +37,7 @@ def test_every_builtin_declares_defaults_as_a_dict_and_refuses_unknown_parameter
 
 
 def test_spacy_student_defaults_are_a_class_attribute_with_its_own_checks():
-    from kdtext.student.spacy_student import COMMON_DEFAULTS, SpacyBOWStudent
+    from kdtext.default_plugins.spacy.student import COMMON_DEFAULTS, SpacyBOWStudent
 
     assert SpacyBOWStudent.defaults == {**COMMON_DEFAULTS, "ngram_size": 1, "bow_length": 262144}
     assert SpacyBOWStudent(ngram_size=2).params["ngram_size"] == 2
@@ -72,7 +72,7 @@ def test_defaults_as_a_method_is_one_plugin_error():
 )
 def test_only_augmenters_that_read_tags_make_the_run_tag_the_corpus(augmenters, params, tagged):
     """The recipe asks the configured augmenters, not their classes (where needs_tags is a property)."""
-    from kdtext.pipeline.recipe import _corpus_settings, _needs_tags
+    from kdtext.pipeline.stages.augment import _corpus_settings, _needs_tags
 
     config = load_config(None, {"data": "demo", "augmenters": augmenters, "augment_params": params})
     assert _needs_tags(config) is tagged
@@ -128,7 +128,7 @@ def test_from_config_passes_model_and_seed_only_to_teachers_that_declare_them():
     assert SeedlessTeacher.from_config(seed=3, alpha=2).params == {"alpha": 2}
     with pytest.raises(ConfigError, match="teacher 'seedless' takes no model; leave out --teacher-model"):
         SeedlessTeacher.from_config(model="some/model")
-    from kdtext.teacher.bert import BertTeacher
+    from kdtext.default_plugins.bert.teacher import BertTeacher
 
     teacher = BertTeacher.from_config(model="m", seed=4, epochs=1)
     assert teacher.params["model"] == "m" and teacher.params["seed"] == 4 and teacher.params["epochs"] == 1
@@ -190,7 +190,7 @@ class RecordingStudent(kdtext.Student):
 
     @classmethod
     def load(cls, path):
-        from kdtext.student import read_student_meta
+        from kdtext.students import read_student_meta
 
         student = cls(**read_student_meta(path)["params"])
         student.prior = np.load(path / "prior.npy")
@@ -218,7 +218,7 @@ def _train(files, out, *params):
 
 
 def test_train_student_evaluate_with_a_plugin_student_and_metadata_written_by_kdtext(recording, files, tmp_path):
-    from kdtext.student import load_student
+    from kdtext.students import load_student
 
     out = tmp_path / "student"
     result = _train(files, out)
@@ -282,7 +282,7 @@ def test_a_saved_plugin_teacher_is_loaded_and_its_labels_checked(register_plugin
     """`is_saved` + `load` + the base `check_labels`: a saved teacher is reused, a mismatch is one line."""
     from kdtext.errors import ModelError
     from kdtext.labels import LabelSpace
-    from kdtext.teacher.bert import BertTeacher
+    from kdtext.default_plugins.bert.teacher import BertTeacher
 
     assert kdtext.Teacher.is_saved(tmp_path) is False and BertTeacher.is_saved(tmp_path) is False
     lexicon = import_example("kdtext-lexicon", "kdtext_lexicon")
@@ -306,7 +306,7 @@ def test_a_saved_plugin_teacher_is_loaded_and_its_labels_checked(register_plugin
 def test_sklearn_example_student_multilabel_round_trip(register_plugin, tmp_path):
     """The example student on a multi-label task with soft rows, saved and loaded through kdtext."""
     from kdtext.data import Dataset
-    from kdtext.student import fit_student, load_student, save_student
+    from kdtext.students import fit_student, load_student, save_student
     from teacher_fixtures import multilabel_data
 
     sklearn_student = import_example("kdtext-sklearn", "kdtext_sklearn")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kdtext.corpus import CorpusBuilder, TokenizedCorpus
+from kdtext.augment.corpus import CorpusBuilder, TokenizedCorpus
 from kdtext.errors import ConfigError, DataError, KdtextError
 
 TEXTS = [

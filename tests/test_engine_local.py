@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import kdtext
-from kdtext.engine import EngineTeacher, LabelOptions, get_engine
+from kdtext.labelling.engine import EngineTeacher, LabelOptions, get_engine
 from kdtext.labels import LabelSpace
 
 
@@ -33,7 +33,7 @@ class LabellingTeacher(PlainTeacher):
     """Has label(): records the options it was given."""
 
     def label(self, texts=None, ids=None, **options):
-        from kdtext.soft_labels import label_with_teacher
+        from kdtext.labelling import label_with_teacher
 
         self.seen = options
         plain = PlainTeacher()
@@ -58,7 +58,7 @@ def test_engine_teacher_turns_label_keywords_into_one_options_object():
         name = "local"
 
         def label(self, teacher, texts, ids, *, options, model_path, teacher_name, progress):
-            from kdtext.soft_labels import label_with_teacher
+            from kdtext.labelling import label_with_teacher
 
             self.options = options
             return label_with_teacher(teacher, texts), {"engine": "recorder"}

@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "kdtext"
 
 #: Modules whose job is to be plugins: the built-in plugins and the commands they add.
-PLUGIN_PACKAGES = ("kdtext.default_plugins", "kdtext.commands")
+PLUGIN_PACKAGES = ("kdtext.default_plugins", "kdtext.cli.commands")
 
 
 def _module_name(path: Path) -> str:
@@ -131,7 +131,7 @@ def _is_plugin(name: str) -> bool:
 def test_the_graph_reader_sees_the_imports_it_should():
     assert "kdtext.errors" in IMPORTS["kdtext.plugins"]  # module level, relative
     assert "kdtext.base" in IMPORTS["kdtext.plugins"]  # inside a function
-    assert IMPORTS["kdtext.base"].get("kdtext.corpus") is True  # type-only
+    assert IMPORTS["kdtext.base"].get("kdtext.augment.corpus") is True  # type-only
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
@@ -148,8 +148,8 @@ def test_core_modules_do_not_import_built_in_plugins(name):
 
 
 def test_engines_use_only_the_teacher_contract_and_not_the_pipeline():
-    for name in (n for n in MODULES if n.startswith("kdtext.engine")):
-        wrong = sorted(t for t in IMPORTS[name] if t.startswith(("kdtext.pipeline", "kdtext.teacher", "kdtext.default_plugins")))
+    for name in (n for n in MODULES if n.startswith("kdtext.labelling.engine")):
+        wrong = sorted(t for t in IMPORTS[name] if t.startswith(("kdtext.pipeline", "kdtext.cli", "kdtext.default_plugins")))
         assert not wrong, f"{name} imports {wrong}"
 
 
@@ -162,3 +162,4 @@ def test_parse_params_lives_outside_the_cli():
     from kdtext import cli, params
 
     assert cli.parse_params is params.parse_params and params.parse_params.__module__ == "kdtext.params"
+

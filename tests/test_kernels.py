@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kdtext import _fast
 from kdtext._fast import _common, _kernels, _py
-from kdtext.corpus import PosTable
+from kdtext.augment.pos_table import PosTable
 
 IMPLS = [pytest.param(_py, id="python"), pytest.param(_kernels, id="cython")]
 MASK_ID = 10_000

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from kdtext.augment import SyntheticSet, augment_corpus, emission_problem
-from kdtext.corpus import TokenizedCorpus
+from kdtext.augment.corpus import TokenizedCorpus
 from kdtext.data import Dataset
 from kdtext.default_plugins.taggers import best_tagger
 from kdtext.labels import LabelSpace
@@ -198,7 +198,7 @@ def test_tang_combines_the_edits(corpora, lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_student_trains_in_the_language(corpora, lang):
-    from kdtext.student import build_student
+    from kdtext.students import build_student
 
     space = LabelSpace(("neg", "pos"))
     train = Dataset.from_labels(SENTENCES[lang], LABELS, space)

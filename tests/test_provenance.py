@@ -112,7 +112,7 @@ DISTRIBUTIONS = {
 
 @pytest.fixture
 def prov_plugins(register_plugin):
-    from kdtext import tagging
+    from kdtext.augment import tagging
 
     for plugin, name in ((TeacherPlugin(), "prov-teacher-plugin"), (AugmenterPlugin(), "prov-aug-plugin"),
                          (StudentPlugin(), "prov-student-plugin"), (TaggerPlugin(), "prov-tagger-plugin")):  # fmt: skip

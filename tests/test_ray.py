@@ -22,11 +22,11 @@ from click.testing import CliRunner  # noqa: E402
 
 from kdtext.augment import SyntheticSet, make_augmenter  # noqa: E402
 from kdtext.cli import cli  # noqa: E402
-from kdtext.corpus import TokenizedCorpus  # noqa: E402
-from kdtext.engine import get_engine  # noqa: E402
-from kdtext.engine.ray_engine import TeacherActor, augment_on_ray, label_on_ray  # noqa: E402
+from kdtext.augment.corpus import TokenizedCorpus  # noqa: E402
+from kdtext.labelling.engine import get_engine  # noqa: E402
+from kdtext.labelling.engine.ray_engine import TeacherActor, augment_on_ray, label_on_ray  # noqa: E402
 from kdtext.errors import KdtextError  # noqa: E402
-from kdtext.teacher.bert import BertTeacher  # noqa: E402
+from kdtext.default_plugins.bert.teacher import BertTeacher  # noqa: E402
 
 from contract_fixtures import PriorStudent  # noqa: E402
 from teacher_fixtures import binary_data, sentiment_data, tiny_bert_dir, trained_dir, varied_texts  # noqa: E402,F401
@@ -190,7 +190,7 @@ def test_without_ray_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(KdtextError, match=r"pip install 'kdtext\[ray\]'"):
         get_engine("ray")
-    monkeypatch.setattr("kdtext.engine.ray_available", lambda: False)
+    monkeypatch.setattr("kdtext.labelling.engine.ray_available", lambda: False)
     with pytest.raises(KdtextError, match=r"kdtext\[ray\]"):
         check_plugins(load_config(None, {"data": "demo", "engine": "ray"}))
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kdtext._fast import _common, _kernels, _py
-from kdtext.corpus import PosTable
+from kdtext.augment.pos_table import PosTable
 
 from test_kernels import MASK_ID, make_corpus, run, same
 

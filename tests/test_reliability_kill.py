@@ -140,7 +140,7 @@ def test_interrupted_labelling_resumes_to_bitwise_equal_labels(teacher, trained_
     prefix of its batches and the resumed job forms exactly the remaining batches: every
     example is computed in the same batch as in an uninterrupted job (batch composition
     changes the last bits of the floats), and the labels are bitwise equal."""
-    from kdtext.teacher.bert import BertTeacher
+    from kdtext.default_plugins.bert.teacher import BertTeacher
     from teacher_fixtures import ForwardCounter, varied_texts
 
     texts = varied_texts(600, longest=40)

@@ -67,7 +67,7 @@ BAD_REGISTRATIONS = [
 
 
 def _student_class():
-    from kdtext.student.spacy_student import SpacyStudent
+    from kdtext.default_plugins.spacy.student import SpacyStudent
 
     return SpacyStudent
 

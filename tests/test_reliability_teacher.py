@@ -17,7 +17,7 @@ import kdtext
 from kdtext.cli import cli
 from kdtext.errors import TeacherOutputError
 from kdtext.pipeline import load_config
-from kdtext.pipeline import recipe
+from kdtext.pipeline.stages import label as label_stage
 from kdtext.pipeline.recipe import run_recipe
 
 from teacher_fixtures import POSITIVE, sentiment_data
@@ -111,7 +111,7 @@ def _config(files: Path, teacher: str = "plain", **teacher_params):
 
 def test_teacher_with_only_predict_proba_is_labelled_in_batches_and_trained_on(register_plugin, files, tmp_path, monkeypatch):
     register_plugin(TeacherPlugin(), "plain-teacher", distribution=("kdtext-plain", "0.1"))
-    monkeypatch.setattr(recipe, "PREDICT_BATCH", 16)
+    monkeypatch.setattr(label_stage, "PREDICT_BATCH", 16)
     calls: list[int] = []
     real = PlainTeacher.predict_proba
     monkeypatch.setattr(PlainTeacher, "predict_proba", lambda self, texts: calls.append(len(texts)) or real(self, texts))
@@ -139,7 +139,7 @@ BAD = [
 @pytest.mark.parametrize("mode, message", BAD, ids=[b[0] for b in BAD])
 def test_bad_teacher_output_stops_the_run_before_any_student_sees_it(register_plugin, files, tmp_path, monkeypatch, teacher, mode, message):
     register_plugin(TeacherPlugin(), "plain-teacher", distribution=("kdtext-plain", "0.1"))
-    monkeypatch.setattr(recipe, "PREDICT_BATCH", 16)
+    monkeypatch.setattr(label_stage, "PREDICT_BATCH", 16)
     run_dir = tmp_path / "run"
     with pytest.raises(TeacherOutputError) as info:
         run_recipe(_config(files, teacher, mode=mode), run_dir, quiet=True)

@@ -67,7 +67,7 @@ def test_end_to_end_artifacts_and_report(task, tmp_path):
     assert "gap_recovered" in results
     # the reference row: TF-IDF + logistic regression on the same gold data, nothing from the teacher
     from kdtext.data import read_labelled
-    from kdtext.reference import ReferenceClassifier
+    from kdtext.students.reference import ReferenceClassifier
 
     train, dev = read_labelled(task / "train.jsonl"), read_labelled(task / "dev.jsonl")
     test = read_labelled(task / "test.jsonl", train.label_space)
@@ -86,7 +86,7 @@ def test_end_to_end_artifacts_and_report(task, tmp_path):
 
 
 def test_interrupted_labelling_resumes_without_redoing_stages(task, tmp_path, monkeypatch):
-    from kdtext.teacher.bert import BertTeacher
+    from kdtext.default_plugins.bert.teacher import BertTeacher
 
     real_label = BertTeacher.label
 
@@ -161,7 +161,7 @@ def test_duplicates_across_train_and_test_are_counted(task, tmp_path):
 
 def test_augmenting_the_pool_and_the_vector_source_rerun_only_what_they_touch(task, tmp_path):
     from kdtext.augment import SyntheticSet
-    from kdtext.vectors import load_vectors
+    from kdtext.students.vectors import load_vectors
 
     pool = [f"a zanzibar{i} spectacle with quokka{i} charm and wombat{i} wit" for i in range(30)]
     _write_jsonl(tmp_path / "pool.jsonl", ({"text": t} for t in pool))

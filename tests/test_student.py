@@ -12,7 +12,7 @@ import pytest
 from kdtext.data import Dataset
 from kdtext.errors import ConfigError, DataError, ModelError, UnknownPluginError
 from kdtext.labels import LabelSpace
-from kdtext.student import build_student, evaluate_student, load_student, save_student
+from kdtext.students import build_student, evaluate_student, load_student, save_student
 
 pytest.importorskip("spacy")
 
@@ -198,7 +198,7 @@ def test_same_seed_same_model():
 def test_docs_are_built_from_words_without_retokenizing():
     import spacy
 
-    from kdtext.student.training import make_docs
+    from kdtext.default_plugins.spacy.training import make_docs
 
     nlp = spacy.blank("en")
     docs = make_docs(nlp, ["l'avis isn't"], [["l'avis", "is", "n't"]], [[True, False, False]])
@@ -260,7 +260,7 @@ def test_soft_textcat_component_accepts_soft_cats_where_spacy_refuses():
     import spacy
     from spacy.training import Example
 
-    import kdtext.spacy_soft  # noqa: F401
+    import kdtext.default_plugins.spacy.soft_textcat  # noqa: F401
 
     nlp = spacy.blank("en")
     component = nlp.add_pipe("kdtext_soft_textcat", config={"model": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 1, "no_output_layer": False, "length": 1024}})

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from kdtext.data import Dataset
-from kdtext.student import build_student, save_student
+from kdtext.students import build_student, save_student
 
 pytest.importorskip("spacy")
 
@@ -63,7 +63,7 @@ def load_with_spacy_alone(name_or_path: str, paths: list[str] | None = None) -> 
 
 @pytest.fixture(scope="module")
 def vectors_file(tmp_path_factory):
-    from kdtext.vectors import save_vectors
+    from kdtext.students.vectors import save_vectors
 
     words = "the a film movie it was this one really quite great awful zeta omega".split()
     path = tmp_path_factory.mktemp("vectors") / "vectors.npz"
@@ -99,7 +99,7 @@ def test_multilabel_student_saves_as_stock_textcat_multilabel(tmp_path):
 
 
 def test_packaged_wheel_requires_and_needs_spacy_alone(tmp_path, vectors_file):
-    from kdtext.student.packaging import package_student
+    from kdtext.students.packaging import package_student
 
     train, dev, transfer = soft_task()
     student = build_student("spacy-fast", **{**FAST, "max_epochs": 2, "vectors": str(vectors_file)})
@@ -122,7 +122,7 @@ def test_logit_loss_matches_logits_and_falls_back_to_cross_entropy_on_gold_rows(
     import spacy
 
     nlp = spacy.blank("en")
-    from kdtext import spacy_soft  # noqa: F401
+    from kdtext.default_plugins.spacy import soft_textcat as spacy_soft  # noqa: F401
 
     textcat = nlp.add_pipe(spacy_soft.FACTORY_NAME, config={"loss": "logits", "model": FAST_MODEL})
     scores = np.array([[0.7, 0.2, 0.1], [0.5, 0.25, 0.25], [0.6, 0.3, 0.1]], np.float32)

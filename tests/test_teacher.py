@@ -10,7 +10,8 @@ import pytest
 
 from kdtext.errors import ConfigError, ModelError
 from kdtext.labels import LabelSpace
-from kdtext.teacher.bert import META_FILE, BertTeacher, length_from_data
+from kdtext.default_plugins.bert.model_dir import META_FILE, length_from_data
+from kdtext.default_plugins.bert.teacher import BertTeacher
 
 from teacher_fixtures import (  # noqa: F401  (pytest fixtures)
     assert_probability_rows,
@@ -95,7 +96,7 @@ def test_fit_is_seeded(tiny_bert_dir, binary_data):
 
 
 def test_early_stopping_keeps_the_best_epoch(tiny_bert_dir, binary_data, monkeypatch):
-    from kdtext.teacher import training
+    from kdtext.default_plugins.bert import training
 
     scores = iter([0.6, 0.9, 0.7, 0.65, 0.95])
     real = training.dev_scores

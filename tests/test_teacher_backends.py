@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from kdtext.cli import cli
 from kdtext.errors import ConfigError
-from kdtext.teacher import ort
-from kdtext.teacher.bert import BertTeacher
+from kdtext.default_plugins.bert import ort
+from kdtext.default_plugins.bert.teacher import BertTeacher
 
 from teacher_fixtures import binary_data, teacher, tiny_bert_dir, trained_dir, varied_texts  # noqa: F401
 

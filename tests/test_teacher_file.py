@@ -11,7 +11,7 @@ from kdtext.data import Dataset
 from kdtext.errors import DataError, ModelError, TeacherOutputError
 from kdtext.labels import LabelSpace
 from kdtext.plugins import get_teacher
-from kdtext.teacher.file import FileTeacher
+from kdtext.default_plugins.file import FileTeacher
 
 ROWS = [
     {"text": "good movie", "probs": {"neg": 0.1, "pos": 0.9}},

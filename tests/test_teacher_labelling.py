@@ -12,9 +12,9 @@ import pytest
 
 from kdtext.errors import ConfigError, KdtextError, TeacherOutputError
 from kdtext.labels import LabelSpace
-from kdtext.teacher.cache import LabelCache, sequence_keys
-from kdtext.teacher.inference import pad_batch
-from kdtext.teacher.validate import check_teacher_output
+from kdtext.labelling.cache import LabelCache, sequence_keys
+from kdtext.default_plugins.bert.inference import pad_batch
+from kdtext.labelling.validate import check_teacher_output
 
 from teacher_fixtures import (  # noqa: F401  (pytest fixtures)
     ForwardCounter,
@@ -142,7 +142,7 @@ def test_killed_job_resumes_where_it_stopped(trained_dir, tmp_path):
         sys.path.insert(0, {os.path.dirname(__file__)!r})
         import torch
         torch.set_num_threads(1)
-        from kdtext.teacher.bert import BertTeacher
+        from kdtext.default_plugins.bert.teacher import BertTeacher
         from teacher_fixtures import ForwardCounter, varied_texts
         teacher = BertTeacher.load({str(trained_dir)!r}, device="cpu", num_threads=1)
         def kill(counter, ids):
@@ -154,7 +154,7 @@ def test_killed_job_resumes_where_it_stopped(trained_dir, tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == -9, done.stderr
-    from kdtext.teacher.bert import BertTeacher
+    from kdtext.default_plugins.bert.teacher import BertTeacher
 
     teacher = BertTeacher.load(trained_dir, device="cpu", num_threads=1)
     texts = varied_texts(100)
@@ -241,7 +241,7 @@ def test_cuda_without_a_gpu_is_one_clear_error(teacher, monkeypatch):
 def test_missing_gpu_index_is_one_clear_error(monkeypatch):
     import torch
 
-    from kdtext.teacher.device import resolve_device
+    from kdtext.labelling.device import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from kdtext.errors import ConfigError
-from kdtext.teacher.bert import BertTeacher
-from kdtext.teacher.training import MIN_EPOCHS, finetune, planned_epochs
+from kdtext.default_plugins.bert.teacher import BertTeacher
+from kdtext.default_plugins.bert.training import MIN_EPOCHS, finetune, planned_epochs
 
 from teacher_fixtures import fast_params, sentiment_data, tiny_bert_dir  # noqa: F401
 

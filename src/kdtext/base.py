@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Se
 import numpy as np
 
 if TYPE_CHECKING:
-    from .corpus import TokenizedCorpus
+    from .augment import SyntheticSet
+    from .augment.corpus import TokenizedCorpus
     from .data import Dataset
     from .labels import LabelSpace
-    from .augment import SyntheticSet
 
 
 def directory_size(path: str | os.PathLike) -> int:
@@ -115,7 +115,7 @@ class Teacher(Plugin, ABC):
     (a string that changes whenever the outputs could, for label caches); ``size_bytes``;
     ``label`` (None, or a batch labeller ``label(texts=None, ids=None, *, cache_dir=None,
     device=None, batch_tokens=None, quantize=None, progress=True)`` returning an object
-    with ``probs``, ``n_truncated`` and ``n_cached``, as :class:`kdtext.soft_labels.LabelResult`:
+    with ``probs``, ``n_truncated`` and ``n_cached``, as :class:`kdtext.labelling.LabelResult`:
     when set, ``kdtext run`` and ``kdtext label`` call it instead of ``predict_proba``,
     with a label cache); ``tokenizer`` and ``model`` (a Hugging Face fast tokenizer and
     model, where the teacher has them: synthetic examples are then labelled from
@@ -342,7 +342,7 @@ class Student(Plugin, ABC):
     ``cls(**params)``            names from ``defaults``; ``kdtext run`` adds ``lang`` (the run's
                                  language) only if ``"lang"`` is in ``defaults``, and ``vectors``
                                  (path to an ``.npz`` of the teacher's word vectors, see
-                                 :func:`kdtext.vectors.load_vectors`; distilled student only)
+                                 :func:`kdtext.students.vectors.load_vectors`; distilled student only)
                                  only if ``"vectors"`` is in ``defaults``
     ``fit(train, dev,            train on gold ``train`` plus soft ``transfer`` (None: the
     transfer=None, *, seed=0)``  baseline), select on ``dev``; returns a :class:`FitResult`;
@@ -353,7 +353,7 @@ class Student(Plugin, ABC):
     ``save(path)``               write the model to directory ``path`` (create it); kdtext
                                  then writes ``kdtext_student.json`` beside it (name, label
                                  space, params, figures, versions): do not write that file
-    ``load(path)`` (classmethod) read what ``save`` wrote; ``kdtext.student.read_student_meta(path)``
+    ``load(path)`` (classmethod) read what ``save`` wrote; ``kdtext.students.read_student_meta(path)``
                                  gives the metadata (``params``, ``label_space``) if needed;
                                  a ``label_space`` left None is set by kdtext
     ===========================  ================================================================
@@ -361,7 +361,7 @@ class Student(Plugin, ABC):
     **Optional capabilities**: ``size_bytes()`` (default: bytes of a :meth:`save`);
     ``is_spacy_pipeline`` (True: the saved folder is a spaCy pipeline, which ``kdtext
     package`` turns into a spaCy package; default False: a plain Python package whose
-    ``load()`` calls :func:`kdtext.student.load_student`).
+    ``load()`` calls :func:`kdtext.students.load_student`).
     """
 
     kind: ClassVar[str] = "student"

@@ -335,7 +335,7 @@ def read_soft_labels(path: str | os.PathLike, label_space: LabelSpace, *, text_f
 
 
 def read_soft_label_shards(directory: str | os.PathLike, label_space: LabelSpace) -> Dataset:
-    """The soft labels of a folder written by :func:`kdtext.engine.files.write_label_shards`.
+    """The soft labels of a folder written by :func:`kdtext.labelling.engine.files.write_label_shards`.
 
     The folder holds ``manifest.json`` (format ``kdtext-soft-labels``: labels, example
     count and each shard's first row and row count) and Parquet shards with a ``text``
@@ -344,7 +344,7 @@ def read_soft_label_shards(directory: str | os.PathLike, label_space: LabelSpace
     match, labels that are not the training labels, probabilities that are not
     probabilities) is a :class:`DataError` naming the shard and its row (1-based).
     """
-    from .engine.files import SHARDS_FORMAT
+    from .labelling.engine.files import SHARDS_FORMAT
 
     directory = Path(directory)
     manifest_path = directory / "manifest.json"

@@ -50,10 +50,10 @@ ENTRY_POINT_GROUP = "kdtext"
 #: Modules of the built-in plugins, registered exactly as third-party ones are.
 DEFAULT_PLUGINS = (
     "kdtext.default_plugins.augmenters",
-    "kdtext.default_plugins.bert_teacher",
-    "kdtext.default_plugins.file_teacher",
-    "kdtext.default_plugins.command_teacher",
-    "kdtext.default_plugins.spacy_students",
+    "kdtext.default_plugins.bert",
+    "kdtext.default_plugins.file",
+    "kdtext.default_plugins.command",
+    "kdtext.default_plugins.spacy",
     "kdtext.default_plugins.taggers",
     "kdtext.default_plugins.commands",
 )

@@ -34,7 +34,7 @@ from ..hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from ..augment import SyntheticSet
-    from ..corpus import TokenizedCorpus
+    from ..augment.corpus import TokenizedCorpus
 
 # Kernel mode flags, repeated here so that importing this module stays light;
 # tests check they equal kdtext._fast.MODE_*.

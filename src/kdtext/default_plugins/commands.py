@@ -6,11 +6,11 @@ import importlib
 
 from ..hookspecs import hookimpl
 
-#: Modules under kdtext.commands, each with ``register(cli)``.
-COMMAND_MODULES = ("augment", "teacher", "student", "run", "languages")
+#: Modules under kdtext.cli.commands, each with ``register(cli)``.
+COMMAND_MODULES = ("augment", "teacher", "student", "run", "taggers")
 
 
 @hookimpl
 def register_commands(cli):
     for name in COMMAND_MODULES:
-        importlib.import_module(f"kdtext.commands.{name}").register(cli)
+        importlib.import_module(f"kdtext.cli.commands.{name}").register(cli)

@@ -9,7 +9,7 @@
   fails offline. Universal POS tags.
 
 Both tag words that are already tokenized (the corpus is tokenized once with
-``spacy.blank(lang)``). :func:`kdtext.tagging.tagger_for` picks the best tagger installed
+``spacy.blank(lang)``). :func:`kdtext.augment.tagging.tagger_for` picks the best tagger installed
 for a language, preferring spaCy pipelines, then Brill, then taggers from third-party plugins.
 
 Nothing heavy is imported at module import: spaCy and NLTK load when a tagger is built.
@@ -142,6 +142,6 @@ def register_taggers(register):
     register("spacy", SpacyTagger)
     register("brill", BrillTagger)
 
-# -- choosing a tagger: kdtext.tagging (re-exported here for older imports) ------------------
+# -- choosing a tagger: kdtext.augment.tagging (re-exported here for older imports) ------------------
 
-from ..tagging import PREFERENCE, _instances, available_taggers, best_tagger, tagger_for  # noqa: E402,F401
+from ..augment.tagging import PREFERENCE, _instances, available_taggers, best_tagger, tagger_for  # noqa: E402,F401

@@ -75,7 +75,7 @@ class RunConfig:
         "(0: none; the baseline never gets them).", min=0,
     )  # fmt: skip
     #: Where those vectors come from: "encoder" (the finetuned teacher reading each
-    #: word alone) or "embeddings" (its input embedding table); see kdtext.vectors.
+    #: word alone) or "embeddings" (its input embedding table); see kdtext.students.vectors.
     vectors_from: str = setting(
         "encoder", "Take those vectors from the finetuned teacher reading each word (encoder) or from its input "
         "embedding table (embeddings).", choices=("encoder", "embeddings"),
@@ -89,7 +89,7 @@ class RunConfig:
     batch_tokens: int | None = setting(None, "Tokens per labelling batch.", min=1)
     quantize: str | None = setting(None, "Quantize the teacher for CPU labelling.", choices=("int8",))
     #: What runs the teacher when labelling: "auto" (ONNX Runtime on the CPU for jobs of
-    #: 1,000+ examples when installed, else PyTorch), "torch" or "onnx" (kdtext.teacher.ort).
+    #: 1,000+ examples when installed, else PyTorch), "torch" or "onnx" (kdtext.default_plugins.bert.ort).
     backend: str = setting(
         "auto", "What runs the teacher when labelling: onnx (ONNX Runtime on the CPU, same fp32 answers; exported once "
         "per teacher to ~/.cache/kdtext/onnx or $KDTEXT_ONNX_CACHE) or torch; auto = onnx for CPU jobs of 1,000+ examples when onnxruntime is installed, "

@@ -114,7 +114,7 @@ class TfidfLogRegStudent(kdtext.Student):
     def load(cls, path):
         import joblib
 
-        from kdtext.student import read_student_meta
+        from kdtext.students import read_student_meta
 
         student = cls(**read_student_meta(path)["params"])
         saved = joblib.load(Path(path) / MODEL_FILE)

@@ -1,0 +1,68 @@
+"""How many augmentation rounds it takes to make ``n`` examples.
+
+The built-in augmenters work in rounds (see :mod:`kdtext.augment`): each round gives at
+most one example per source text, and with ``unique`` set, duplicates are dropped. Tang
+et al.'s 20 rounds give only about 18 distinct examples per text, so asking 800 texts
+for 20,000 examples needs more rounds. :func:`rounds_for` is the first guess that
+``kdtext run`` and ``kdtext augment`` share; :func:`augment_n` (``kdtext augment``) adds
+rounds when the texts turned out to repeat themselves more than that guess allows, and
+stops when more rounds bring almost nothing new: those texts cannot give ``n``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .corpus import TokenizedCorpus
+    from .synthetic import SyntheticSet
+
+#: Rounds planned per wanted example and source text: room for 20% duplicates.
+HEADROOM = 1.25
+#: At most this many attempts (rounds x source texts) per wanted example, in all.
+MAX_ATTEMPTS_PER_EXAMPLE = 8
+#: More rounds that add less than this share of ``n`` mean the texts are exhausted.
+SATURATED = 0.01
+
+
+def rounds_for(n: int, n_texts: int, default: int) -> int:
+    """Rounds over ``n_texts`` source texts planned to make ``n`` examples (never fewer than ``default``)."""
+    return max(int(default), math.ceil(HEADROOM * n / max(int(n_texts), 1)))
+
+
+def augment_n(
+    corpus: "TokenizedCorpus", augmenter: str, params: dict[str, Any], n: int | None, *, seed: int = 0, engine: Any = None
+) -> tuple["SyntheticSet", dict[str, Any] | None]:
+    """``n`` examples from ``corpus`` whenever its texts can give that many.
+
+    Unless ``params`` sets ``n_iter`` (or the augmenter has none), the rounds are sized
+    from ``n`` and the source texts that can be augmented; if duplicates left the set
+    short, it is made again with proportionally more rounds (the first rounds are the
+    same for the same seed, so the result only grows), at most
+    ``MAX_ATTEMPTS_PER_EXAMPLE * n`` attempts in all. A set still short carries the
+    augmenter's note saying so. Returns the set and ``engine``'s figures (None without one).
+    """
+    from ..plugins import get_augmenter
+    from .synthetic import MIN_TOKENS
+
+    defaults = getattr(get_augmenter(augmenter), "defaults", {}) or {}
+    if n is None and "n_iter" not in defaults:
+        n = corpus.n_docs  # the Augmenter contract: only an augmenter with rounds (n_iter) is given None
+    sized = n is not None and n > 0 and "n_iter" in defaults and "n_iter" not in params
+    texts = int(np.count_nonzero(corpus.doc_lengths() >= MIN_TOKENS))
+    rounds = rounds_for(n, texts, defaults["n_iter"]) if sized else None
+    cap = math.ceil(MAX_ATTEMPTS_PER_EXAMPLE * n / max(texts, 1)) if sized else None
+    previous = -1
+    while True:
+        aug = get_augmenter(augmenter)(**(dict(params, n_iter=rounds) if sized else params))
+        if engine is None:
+            synthetic, figures = aug.augment(corpus, n, seed=seed), None
+        else:
+            synthetic, figures = engine.augment(corpus, aug, n, seed=seed)
+        if not sized or len(synthetic) >= n or rounds >= cap or len(synthetic) - previous < SATURATED * n:
+            return synthetic, figures
+        previous = len(synthetic)
+        rounds = min(cap, max(rounds + 1, math.ceil(rounds * HEADROOM * n / max(len(synthetic), 1))))

@@ -1,0 +1,380 @@
+"""Synthetic examples as word-id arrays: :class:`SyntheticSet`, and :class:`AugmentedExample`.
+
+How many examples. Augmenters work in rounds: in round ``r`` every source document
+(of two tokens or more) gives at most one example, from its own random stream seeded by
+(seed, global document index, r). Examples are kept in (round, document) order; with
+``unique`` set, duplicates and exact copies of any source document are dropped. Rounds
+continue until ``n`` examples are kept or ``n_iter`` rounds are done, so a run gives
+``min(n, what n_iter rounds can give)`` examples. The output does not depend on how the
+corpus is split into shards: :meth:`SyntheticSet.merge` of per-shard sets equals the
+set of the whole corpus.
+
+The augmenters that make these sets run through :mod:`kdtext.augment.kernels`; the teacher's
+input ids of a set come from :mod:`kdtext.augment.teacher_ids`; :mod:`kdtext.augment` is the
+plain Python API over all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, NamedTuple, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, KdtextError
+
+if TYPE_CHECKING:
+    from ..data import Dataset
+    from ..labels import LabelSpace
+    from .corpus import TokenizedCorpus
+    from .teacher_ids import TokenIds
+
+#: Documents with fewer tokens than this are not augmented (and are counted as skipped).
+MIN_TOKENS = 2
+
+
+class AugmentedExample(NamedTuple):
+    """One synthetic example: its text, its tokens, and the index of the text it came from."""
+
+    text: str
+    words: list[str]
+    spaces: list[bool]
+    source: int
+    augmenter: str
+
+
+# -- the synthetic set -------------------------------------------------------------------------
+
+
+@dataclass
+class SyntheticSet:
+    """Synthetic examples as flat arrays over a vocabulary.
+
+    Example ``i`` is tokens ``offsets[i]:offsets[i+1]`` of ``words`` (int32 ids into
+    ``vocab``) and ``spaces`` (uint8, 1 if whitespace follows). ``source[i]`` is the
+    global index of the corpus document it was made from (the position of the input text)
+    and ``rounds[i]`` the round that made it. ``skipped`` counts source documents that
+    could not be augmented, by reason; ``notes`` are messages for the user.
+    """
+
+    vocab: list[str]
+    words: np.ndarray
+    spaces: np.ndarray
+    offsets: np.ndarray
+    source: np.ndarray
+    rounds: np.ndarray
+    augmenter: str = ""
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.words = np.ascontiguousarray(self.words, dtype=np.int32)
+        self.spaces = np.ascontiguousarray(self.spaces, dtype=np.uint8)
+        self.offsets = np.ascontiguousarray(self.offsets, dtype=np.int64)
+        self.source = np.ascontiguousarray(self.source, dtype=np.int64)
+        self.rounds = np.ascontiguousarray(self.rounds, dtype=np.int32)
+        n = self.offsets.shape[0] - 1
+        if n < 0 or self.source.shape[0] != n or self.rounds.shape[0] != n or self.words.shape != self.spaces.shape:
+            raise ValueError("inconsistent SyntheticSet arrays")
+        self._strings: list[str] | None = None
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0] - 1)
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.words.shape[0])
+
+    def lengths(self) -> np.ndarray:
+        """Tokens per example, int64."""
+        return np.diff(self.offsets)
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def empty(cls, vocab: list[str], augmenter: str = "") -> "SyntheticSet":
+        return cls(vocab, np.zeros(0, np.int32), np.zeros(0, np.uint8), np.zeros(1, np.int64),
+                   np.zeros(0, np.int64), np.zeros(0, np.int32), augmenter)  # fmt: skip
+
+    @classmethod
+    def from_word_ids(
+        cls,
+        corpus: "TokenizedCorpus",
+        examples: Iterable[Sequence[int]],
+        sources: Iterable[int],
+        augmenter: str = "",
+        spaces: Iterable[Sequence[bool]] | None = None,
+    ) -> "SyntheticSet":
+        """A set from lists of word ids of ``corpus.vocab`` (for plugin augmenters written in Python).
+
+        ``sources`` are the corpus documents (local indices) the examples come from.
+        Without ``spaces``, words are separated by single spaces.
+        """
+        rows = [np.asarray(list(e), dtype=np.int32) for e in examples]
+        src = np.asarray(list(sources), dtype=np.int64) + corpus.doc_base
+        if src.shape[0] != len(rows):
+            raise ConfigError(f"{len(rows)} examples but {src.shape[0]} sources")
+        lengths = np.asarray([r.shape[0] for r in rows], dtype=np.int64)
+        words = np.concatenate(rows) if rows else np.zeros(0, np.int32)
+        if words.size and (words.min() < 0 or words.max() >= len(corpus.vocab)):
+            raise ConfigError("word ids must index the corpus vocabulary")
+        if spaces is None:
+            flags = np.ones(words.shape[0], np.uint8)
+        else:
+            flags = np.concatenate([np.asarray(list(s), dtype=np.uint8) for s in spaces] or [np.zeros(0, np.uint8)])
+            if flags.shape != words.shape:
+                raise ConfigError("spaces must give one flag per word")
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        flags[offsets[1:][lengths > 0] - 1] = 0
+        return cls(corpus.vocab, words, flags, offsets, src, np.zeros(len(rows), np.int32), augmenter)
+
+    @classmethod
+    def concat(cls, parts: Sequence["SyntheticSet"]) -> "SyntheticSet":
+        """The examples of ``parts`` one after another.
+
+        Parts made from one corpus share its vocabulary, except that masking adds the mask
+        token to it; word ids are remapped onto one vocabulary that holds every part's words
+        (the first part's ids unchanged), so ``mask`` and ``ngram`` sets can be joined.
+        """
+        if not parts:
+            raise ConfigError("nothing to concatenate")
+        vocab = parts[0].vocab
+        words = [parts[0].words]
+        index: dict[str, int] | None = None
+        for part in parts[1:]:
+            if part.vocab is vocab or part.vocab == vocab:
+                words.append(part.words)
+                continue
+            if index is None:
+                vocab = list(vocab)
+                index = {w: i for i, w in enumerate(vocab)}
+            remap = np.fromiter((index.setdefault(w, len(index)) for w in part.vocab), dtype=np.int32, count=len(part.vocab))
+            vocab.extend(list(index)[len(vocab) :])
+            words.append(remap[part.words] if len(part.words) else part.words)
+        lengths = np.concatenate([p.lengths() for p in parts])
+        skipped: dict[str, int] = {}
+        for p in parts:
+            for k, v in p.skipped.items():
+                skipped[k] = skipped.get(k, 0) + v
+        notes = list(dict.fromkeys(note for p in parts for note in p.notes))
+        return cls(
+            vocab,
+            np.concatenate(words),
+            np.concatenate([p.spaces for p in parts]),
+            np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            np.concatenate([p.source for p in parts]),
+            np.concatenate([p.rounds for p in parts]),
+            parts[0].augmenter,
+            parts[0].seed,
+            dict(parts[0].params),
+            skipped,
+            notes,
+        )
+
+    @classmethod
+    def merge(
+        cls,
+        parts: Sequence["SyntheticSet"],
+        n: int | None = None,
+        *,
+        exclude: "TokenizedCorpus | np.ndarray | None" = None,
+        unique: bool = True,
+    ) -> "SyntheticSet":
+        """Join per-shard sets into the set the whole corpus would give.
+
+        Examples are ordered by (round, source); with ``unique``, duplicates across shards
+        and copies of the documents of ``exclude`` (a corpus, or uint64 hashes) are dropped;
+        then the first ``n`` are kept. Run each shard with ``n=None`` so no shard stops early.
+        """
+        whole = cls.concat(parts)
+        order = np.lexsort((np.arange(len(whole)), whole.source, whole.rounds))
+        whole = whole.subset(order)
+        if unique:
+            from .. import _fast
+
+            seen = _fast.HashSet(len(whole))
+            if exclude is not None:
+                seen.add_new(exclude.doc_hashes() if not isinstance(exclude, np.ndarray) else exclude)
+            whole = whole.subset(np.flatnonzero(seen.add_new(whole.hashes())))
+        if n is not None and len(whole) > n:
+            whole = whole.subset(np.arange(n))
+        return whole
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> "SyntheticSet":
+        """The examples at ``indices``, in that order."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        lengths = self.lengths()[idx]
+        starts = self.offsets[:-1][idx]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
+        return SyntheticSet(
+            self.vocab, self.words[gather], self.spaces[gather], offsets, self.source[idx], self.rounds[idx],
+            self.augmenter, self.seed, dict(self.params), dict(self.skipped), list(self.notes),
+        )  # fmt: skip
+
+    def hashes(self) -> np.ndarray:
+        """The kernels' 64-bit hash of each example (uint64): equal hashes, equal texts."""
+        from .. import _fast
+
+        return _fast.hash_spans(self.words, self.spaces, self.offsets)
+
+    # -- texts and tokens ------------------------------------------------------------------
+
+    def _token_strings(self) -> list[str]:
+        # index 2*w + space -> the word with or without its trailing space
+        if self._strings is None or len(self._strings) != 2 * len(self.vocab):
+            strings: list[str] = []
+            for word in self.vocab:
+                strings.append(word)
+                strings.append(word + " ")
+            self._strings = strings
+        return self._strings
+
+    def text(self, i: int) -> str:
+        """Example ``i`` as text: its words joined by their whitespace."""
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        table = self._token_strings()
+        codes = (self.words[a:b].astype(np.int64) * 2 + self.spaces[a:b]).tolist()
+        return "".join([table[c] for c in codes])
+
+    def iter_texts(self) -> Iterator[str]:
+        table = self._token_strings()
+        codes = (self.words.astype(np.int64) * 2 + self.spaces).tolist()
+        offsets = self.offsets.tolist()
+        for i in range(len(self)):
+            yield "".join([table[c] for c in codes[offsets[i] : offsets[i + 1]]])
+
+    def texts(self) -> list[str]:
+        """All examples as texts."""
+        return list(self.iter_texts())
+
+    def words_spaces(self, i: int) -> tuple[list[str], list[bool]]:
+        """Example ``i``'s words and whitespace flags (build a spaCy ``Doc`` from them directly)."""
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return [self.vocab[w] for w in self.words[a:b].tolist()], [bool(s) for s in self.spaces[a:b].tolist()]
+
+    def to_words_spaces(self) -> tuple[list[list[str]], list[list[bool]]]:
+        """Words and whitespace flags of every example."""
+        vocab = self.vocab
+        words = [vocab[w] for w in self.words.tolist()]
+        spaces = self.spaces.astype(bool).tolist()
+        offsets = self.offsets.tolist()
+        return (
+            [words[offsets[i] : offsets[i + 1]] for i in range(len(self))],
+            [spaces[offsets[i] : offsets[i + 1]] for i in range(len(self))],
+        )
+
+    def __iter__(self) -> Iterator[AugmentedExample]:
+        words, spaces = self.to_words_spaces()
+        for i, text in enumerate(self.iter_texts()):
+            yield AugmentedExample(text, words[i], spaces[i], int(self.source[i]), self.augmenter)
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """JSONL rows ``{"text", "source", "augmenter"}``, as ``kdtext augment`` writes them."""
+        sources = self.source.tolist()
+        for i, text in enumerate(self.iter_texts()):
+            yield {"text": text, "source": sources[i], "augmenter": self.augmenter}
+
+    def to_dataset(
+        self, targets: np.ndarray, label_space: "LabelSpace", *, soft: bool = True, source: str | None = None
+    ) -> "Dataset":
+        """A :class:`kdtext.data.Dataset` of these examples with ``targets`` (one row each),
+        carrying words and spaces so that students need not re-tokenize."""
+        from ..data import Dataset
+
+        words, spaces = self.to_words_spaces()
+        return Dataset(self.texts(), targets, label_space, soft=soft, words=words, spaces=spaces, source=source)
+
+    # -- teacher ids -----------------------------------------------------------------------
+
+    def teacher_ids(self, tokenizer: Any) -> "TokenIds":
+        """The input ids ``tokenizer(text)["input_ids"]`` would give for every example
+        (special tokens included, no truncation), built from word arrays without tokenizing
+        the texts: see :class:`TeacherIdEmitter`."""
+        from .teacher_ids import emitter_for
+
+        return emitter_for(tokenizer, self.vocab).emit(self)
+
+    def id_agreement(self, tokenizer: Any, sample: int = 10_000, seed: int = 0) -> "Agreement":
+        """How often :meth:`teacher_ids` equals the tokenizer's own output, on up to ``sample`` examples."""
+        n = len(self)
+        if n > sample:
+            idx = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+        else:
+            idx = np.arange(n)
+        part = self.subset(idx)
+        emitted = part.teacher_ids(tokenizer)
+        texts = part.texts()
+        expected = tokenizer(texts)["input_ids"] if texts else []
+        mismatches = [i for i in range(len(texts)) if emitted[i] != list(expected[i])]
+        examples = [(texts[i], emitted[i], list(expected[i])) for i in mismatches[:5]]
+        return Agreement(len(texts), len(texts) - len(mismatches), examples)
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the set to one ``.npz`` file (arrays, vocabulary and metadata), atomically."""
+        from ..io import atomic_write
+
+        meta = {
+            "format": "kdtext-synthetic",
+            "version": 1,
+            "augmenter": self.augmenter,
+            "seed": self.seed,
+            "params": self.params,
+            "skipped": self.skipped,
+            "notes": self.notes,
+        }
+        with atomic_write(path, "wb") as handle:
+            np.savez(
+                handle,
+                words=self.words,
+                spaces=self.spaces,
+                offsets=self.offsets,
+                source=self.source,
+                rounds=self.rounds,
+                vocab=np.frombuffer(json.dumps(self.vocab, ensure_ascii=False).encode("utf-8"), np.uint8),
+                meta=np.frombuffer(json.dumps(meta, default=str).encode("utf-8"), np.uint8),
+            )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "SyntheticSet":
+        """Read a set written by :meth:`save`."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except FileNotFoundError:
+            raise KdtextError(f"{path}: file does not exist") from None
+        except (OSError, ValueError) as exc:
+            raise KdtextError(f"{path}: not a kdtext synthetic set ({exc})") from None
+        try:
+            meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+            vocab = json.loads(arrays["vocab"].tobytes().decode("utf-8"))
+            if meta.get("format") != "kdtext-synthetic":
+                raise KeyError("format")
+            return cls(
+                vocab, arrays["words"], arrays["spaces"], arrays["offsets"], arrays["source"], arrays["rounds"],
+                meta["augmenter"], meta["seed"], meta["params"], meta["skipped"], meta["notes"],
+            )  # fmt: skip
+        except (KeyError, ValueError, UnicodeDecodeError) as exc:
+            raise KdtextError(f"{path}: not a kdtext synthetic set (damaged: {exc})") from None
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Result of :meth:`SyntheticSet.id_agreement`: ``agree`` of ``n`` examples matched."""
+
+    n: int
+    agree: int
+    mismatches: list[tuple[str, list[int], list[int]]]  # (text, emitted, tokenizer's), at most 5
+
+    @property
+    def rate(self) -> float:
+        return self.agree / self.n if self.n else 1.0
+
+    def __str__(self) -> str:
+        return f"{self.agree:,}/{self.n:,} examples identical ({100 * self.rate:.2f}%)"

@@ -1,0 +1,77 @@
+"""Run-folder readers: what the stages of ``kdtext run`` wrote, read back (by the later stages, the
+benchmarks and ``kdtext`` commands).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import plugins
+from ..data import Dataset, read_labelled, read_texts
+from ..errors import ModelError
+from ..labels import LabelSpace
+from .runner import StageContext
+
+
+def label_space_of(ctx: StageContext) -> LabelSpace:
+    return LabelSpace.from_json(json.loads((ctx.input("data") / "labels.json").read_text("utf-8")))
+
+
+def split_of(run_dir: Path, name: str) -> Dataset:
+    """The ``train``, ``dev`` or ``test`` split of a run, as its data stage wrote it."""
+    space = LabelSpace.from_json(json.loads((run_dir / "data" / "labels.json").read_text("utf-8")))
+    return read_labelled(run_dir / "data" / f"{name}.jsonl", space, allow_empty=True)
+
+
+def split(ctx: StageContext, name: str) -> Dataset:
+    return split_of(ctx.runner.run_dir, name)
+
+
+def unlabeled(ctx: StageContext) -> list[str]:
+    path = ctx.input("data") / "unlabeled.jsonl"
+    return read_texts(path) if path.stat().st_size else []
+
+
+def load_teacher(ctx: StageContext) -> Any:
+    return plugins.get_teacher(ctx.config.teacher).load(ctx.input("teacher") / "model")
+
+
+def load_transfer(run_dir: Path, lang: str) -> tuple[Dataset, Dataset]:
+    """The teacher-labelled synthetic examples and unlabelled pool of a run, as two soft datasets."""
+    from ..augment import SyntheticSet
+    from ..augment.corpus import TokenizedCorpus
+
+    space = LabelSpace.from_json(json.loads((run_dir / "data" / "labels.json").read_text("utf-8")))
+    probs = np.load(run_dir / "label" / "probs.npy")
+    synthetic = SyntheticSet.load(run_dir / "augment" / "synthetic.npz")
+    pool_file = run_dir / "data" / "unlabeled.jsonl"
+    pool = read_texts(pool_file) if pool_file.stat().st_size else []
+    n = len(synthetic)
+    if probs.shape != (n + len(pool), len(space)):
+        raise ModelError(f"the labels in {run_dir / 'label'} do not match the transfer set; delete that folder and rerun")
+    pool_corpus = TokenizedCorpus.from_texts(pool, lang=lang, tagger=None)
+    pool_data = Dataset(
+        pool,
+        probs[n:],
+        space,
+        soft=True,
+        words=[pool_corpus.doc_words(i) for i in range(pool_corpus.n_docs)],
+        spaces=[pool_corpus.doc_spaces(i) for i in range(pool_corpus.n_docs)],
+    )
+    return synthetic.to_dataset(probs[:n], space, soft=True), pool_data
+
+
+def concat(a: Dataset, b: Dataset) -> Dataset:
+    """Two soft datasets (with words and spaces) as one."""
+    return Dataset(
+        a.texts + b.texts,
+        np.concatenate([a.targets, b.targets]),
+        a.label_space,
+        soft=True,
+        words=(a.words or []) + (b.words or []),
+        spaces=(a.spaces or []) + (b.spaces or []),
+    )

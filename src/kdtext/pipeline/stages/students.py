@@ -1,0 +1,91 @@
+"""The ``vectors``, ``baseline`` and ``distilled`` stages: the teacher's word vectors and the two students.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from ... import plugins
+from ..artifacts import concat, load_teacher, load_transfer, split, unlabeled
+from ..config import RunConfig
+from ..runner import StageContext
+from . import _jsonable
+
+
+def _student_settings(config: RunConfig) -> Any:
+    return {"student": config.student, "params": config.student_params, "lang": config.lang, "seed": config.seed}
+
+
+def stage_vectors(ctx: StageContext) -> dict[str, Any]:
+    """Static word vectors for the distilled student from the teacher (see :mod:`kdtext.students.vectors`)."""
+    from tqdm.auto import tqdm
+
+    from ...augment.corpus import TokenizedCorpus
+    from ...students.vectors import save_vectors, teacher_vocabulary, word_vectors
+
+    config = ctx.config
+    if not config.teacher_vectors:
+        return {"dims": 0}
+    teacher = load_teacher(ctx)
+    model = teacher.model
+    if teacher.tokenizer is None or not hasattr(model, "get_input_embeddings"):
+        note = f"teacher {config.teacher!r} is not a Hugging Face model: the distilled student gets no word vectors"
+        ctx.log(f"note: {note}")
+        return {"dims": 0, "note": note}
+    corpus = TokenizedCorpus.load(ctx.input("corpus") / "corpus")
+    pool = TokenizedCorpus.from_texts(unlabeled(ctx), lang=config.lang, tagger=None)
+    words = set(corpus.vocab) | set(pool.vocab) | set(teacher_vocabulary(teacher.tokenizer))
+    started = time.perf_counter()
+    with tqdm(total=len(words), unit=" words", desc="word vectors", file=sys.stderr, leave=False, disable=config.vectors_from != "encoder") as bar:
+        kept, vectors = word_vectors(teacher, words, dims=config.teacher_vectors, source=config.vectors_from, progress=bar.update)
+    seconds = time.perf_counter() - started
+    ctx.log(f"{len(kept):,} word vectors of {vectors.shape[1]} dimensions from the teacher's {config.vectors_from} in {seconds:.1f}s")
+    save_vectors(ctx.out / "vectors.npz", kept, vectors)
+    return {"dims": int(vectors.shape[1]), "words": len(kept), "source": config.vectors_from, "seconds": round(seconds, 3)}
+
+
+def _vectors_settings(config: RunConfig) -> Any:
+    if config.vectors_from == "embeddings":  # the setting before vectors_from existed keeps its fingerprint
+        return config.teacher_vectors
+    return {"dims": config.teacher_vectors, "from": config.vectors_from}
+
+
+def _new_student(ctx: StageContext, with_vectors: bool) -> Any:
+    config = ctx.config
+    cls = plugins.get_student(config.student)
+    params = dict(config.student_params)
+    defaults = cls.defaults  # the student contract: lang and vectors only to students that declare them
+    if "lang" in defaults:
+        params.setdefault("lang", config.lang)
+    if with_vectors and "vectors" in defaults and (ctx.input("vectors") / "vectors.npz").exists():
+        params.setdefault("vectors", str(ctx.input("vectors") / "vectors.npz"))
+    return cls(**params)
+
+
+def stage_baseline(ctx: StageContext) -> dict[str, Any]:
+    """The student on the gold data alone, with nothing from the teacher (not its word vectors either)."""
+    from ...students import fit_student, save_student
+
+    student = _new_student(ctx, with_vectors=False)
+    result = fit_student(student, split(ctx, "train"), split(ctx, "dev"), seed=ctx.config.seed, name=ctx.config.student)
+    save_student(student, ctx.out / "model", name=ctx.config.student, figures=result)
+    return _jsonable(result.as_dict())
+
+
+def stage_distilled(ctx: StageContext) -> dict[str, Any]:
+    transfer = concat(*load_transfer(ctx.runner.run_dir, ctx.config.lang))
+    ctx.log(f"training on {len(split(ctx, 'train')):,} gold + {len(transfer):,} teacher-labelled examples")
+    from ...students import fit_student, save_student
+
+    student = _new_student(ctx, with_vectors=True)
+    result = fit_student(
+        student, split(ctx, "train"), split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed, name=ctx.config.student
+    )
+    save_student(student, ctx.out / "model", name=ctx.config.student, figures=result)
+    return _jsonable(result.as_dict())
+
+
+def _student_plugin(config: RunConfig) -> list[tuple[str, str | None]]:
+    return [("register_students", config.student)]

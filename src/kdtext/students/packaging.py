@@ -1,0 +1,172 @@
+"""Export a trained student as a pip-installable package.
+
+A spaCy student (``Student.is_spacy_pipeline``) becomes a spaCy pipeline package:
+spaCy's own ``spacy package`` lays out the package (``setup.py``, ``meta.json``, the
+pipeline as package data). Saved students name spaCy's stock text categorizer, so the
+package requires spaCy alone: no kdtext, torch or transformers in production. The sdist
+and wheel are then built with the setuptools and pip already installed, without build
+isolation, so no network is needed.
+
+Any other student becomes a plain Python package holding the saved folder, with
+``load()`` returning the student through :func:`kdtext.students.load_student` (its
+plugin's distribution is a requirement), built the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, KdtextError, ModelError
+from .metadata import read_student_meta
+
+BUILD_FORMATS = ("sdist", "wheel")
+
+
+def _run(command: list[str], cwd: Path, what: str) -> None:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise KdtextError(f"building the {what} failed (exit code {result.returncode}): {' / '.join(tail)}")
+
+
+def _build(main_path: Path, formats: set[str]) -> list[str]:
+    """Build the sdist and/or wheel of the package laid out in ``main_path`` into its ``dist/``; the built files."""
+    dist = (main_path / "dist").resolve()
+    if "sdist" in formats:
+        _run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)], main_path, "sdist")
+    if "wheel" in formats:
+        _run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), "."],
+            main_path,
+            "wheel",
+        )
+    return sorted(str(p) for p in dist.iterdir() if p.suffix in (".whl", ".gz")) if dist.exists() else []
+
+
+def package_student(
+    model_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    build: str = "sdist,wheel",
+    force: bool = False,
+) -> dict[str, Any]:
+    """Package the student at ``model_dir`` under ``output_dir``.
+
+    ``build`` is a comma-separated subset of ``sdist``, ``wheel``, or ``none``.
+    Returns ``{"name", "version", "package_dir", "artifacts"}`` where ``name`` is what
+    ``spacy.load`` takes once the package is installed and ``artifacts`` are the built files.
+    """
+    from ..plugins import get_student
+
+    model_dir, output_dir = Path(model_dir), Path(output_dir)
+    student_meta = read_student_meta(model_dir)  # a kdtext student, not any directory
+    formats = {part.strip() for part in build.split(",") if part.strip()}
+    if formats == {"none"}:
+        formats = set()
+    unknown = formats - set(BUILD_FORMATS)
+    if unknown:
+        raise ConfigError(f"--build takes sdist, wheel or none, got {build!r}")
+    if not get_student(str(student_meta.get("student"))).is_spacy_pipeline:
+        return _package_plain(model_dir, output_dir, student_meta, name=name, version=version, formats=formats, force=force)
+    from spacy.cli.package import package as spacy_package
+
+    try:
+        meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{model_dir}: no readable spaCy meta.json ({exc})") from None
+    if name is not None:
+        meta["name"] = name
+    if version is not None:
+        meta["version"] = version
+    package_name = meta["name"] if meta["name"].startswith(f"{meta['lang']}_") else f"{meta['lang']}_{meta['name']}"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        spacy_package(
+            model_dir, output_dir, name=name, version=version,
+            create_sdist=False, create_wheel=False, force=force, silent=True, require_parent=True,
+        )
+    except SystemExit:  # spaCy's CLI helpers exit on errors; its message was suppressed
+        main_path = output_dir / f"{package_name}-{meta['version']}"
+        if (main_path / package_name).exists() and not force:
+            raise KdtextError(f"{main_path}: the package directory already exists; use --force to overwrite it") from None
+        raise KdtextError(
+            f"spacy package failed for {model_dir} (name {meta['name']!r}, version {meta['version']!r}); "
+            "names must be Python identifiers"
+        ) from None
+    main_path = output_dir / f"{package_name}-{meta['version']}"
+    artifacts = _build(main_path, formats)
+    return {
+        "name": package_name, "version": meta["version"], "package_dir": str(main_path), "artifacts": artifacts,
+        "load": f"spacy.load({package_name!r})",
+    }  # fmt: skip
+
+_SETUP_PY = """import os
+from setuptools import setup
+
+files = [os.path.relpath(os.path.join(root, name), {package!r}) for root, _, names in os.walk({model!r}) for name in names]
+setup(
+    name={package!r},
+    version={version!r},
+    description={description!r},
+    packages=[{package!r}],
+    package_data={{{package!r}: files}},
+    install_requires={requires!r},
+)
+"""
+
+_INIT_PY = '''"""{description}"""
+
+from pathlib import Path
+
+#: The saved student (with kdtext_student.json).
+MODEL_DIR = Path(__file__).parent / "model"
+
+
+def load():
+    """The student, as ``kdtext.students.load_student`` reads it (its plugin must be installed)."""
+    from kdtext.students import load_student
+
+    return load_student(MODEL_DIR)
+'''
+
+
+def _package_plain(
+    model_dir: Path, output_dir: Path, meta: dict[str, Any], *, name: str | None, version: str | None,
+    formats: set[str], force: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """A Python package holding the student folder, with ``load()``; for students that are not spaCy pipelines."""
+    student = str(meta["student"])
+    package_name = name or "kdtext_" + re.sub(r"\W", "_", student)
+    if not package_name.isidentifier():
+        raise KdtextError(f"package name {package_name!r} must be a Python identifier")
+    version = version or "1.0.0"
+    main_path = output_dir / f"{package_name}-{version}"
+    if main_path.exists():
+        if not force:
+            raise KdtextError(f"{main_path}: the package directory already exists; use --force to overwrite it")
+        shutil.rmtree(main_path)
+    plugin = meta.get("plugin") or {}
+    requires = ["kdtext"] + ([plugin["distribution"]] if plugin.get("distribution") not in (None, "kdtext", "unknown") else [])
+    description = f"kdtext {student} student: {', '.join(meta['label_space'].get('labels', []))}"
+    (main_path / package_name).mkdir(parents=True)
+    shutil.copytree(model_dir, main_path / package_name / "model")
+    (main_path / package_name / "__init__.py").write_text(_INIT_PY.format(description=description), encoding="utf-8")
+    (main_path / "setup.py").write_text(
+        _SETUP_PY.format(package=package_name, model=f"{package_name}/model", version=version, description=description, requires=requires),
+        encoding="utf-8",
+    )
+    (main_path / "MANIFEST.in").write_text(f"recursive-include {package_name}/model *\n", encoding="utf-8")
+    artifacts = _build(main_path, formats)
+    return {
+        "name": package_name, "version": version, "package_dir": str(main_path), "artifacts": artifacts,
+        "load": f"import {package_name}; {package_name}.load()",
+    }  # fmt: skip
