@@ -163,3 +163,12 @@ def test_parse_params_lives_outside_the_cli():
 
     assert cli.parse_params is params.parse_params and params.parse_params.__module__ == "kdtext.params"
 
+
+def test_the_top_level_holds_at_most_14_modules():
+    top = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert len(top) <= 14, f"{len(top)} modules directly in src/kdtext: {', '.join(top)}; put new ones in the folder of their concept"
+
+
+def test_no_module_is_over_600_lines():
+    long = {name: n for name, path in MODULES.items() if (n := len(path.read_text(encoding="utf-8").splitlines())) > 600}
+    assert not long, f"modules over 600 lines (a file that does two jobs is two files): {long}"
