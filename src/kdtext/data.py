@@ -178,6 +178,9 @@ class Dataset:
     ``words``/``spaces``, when set, hold each text already tokenized (as the
     augmentation engine produces it), so students need not re-tokenize.
     ``lines`` are the source file's line numbers, for error messages.
+    ``reps``, when set, holds the teacher's sentence representation of each text (float,
+    ``(len(texts), width)``; NaN rows where there is none), for students that learn it as
+    well as the labels.
     """
 
     texts: list[str]
@@ -188,6 +191,7 @@ class Dataset:
     spaces: list[list[bool]] | None = None
     source: str | None = None
     lines: list[int] | None = field(default=None, repr=False)
+    reps: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.targets = np.asarray(self.targets, dtype=np.float32)
@@ -195,6 +199,8 @@ class Dataset:
             raise ValueError(
                 f"targets have shape {self.targets.shape}, expected {(len(self.texts), len(self.label_space))}"
             )
+        if self.reps is not None and (np.ndim(self.reps) != 2 or len(self.reps) != len(self.texts)):
+            raise ValueError(f"reps have shape {np.shape(self.reps)}, expected ({len(self.texts)}, width)")
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -220,6 +226,7 @@ class Dataset:
             spaces=None if self.spaces is None else [self.spaces[i] for i in idx],
             source=self.source,
             lines=None if self.lines is None else [self.lines[i] for i in idx],
+            reps=None if self.reps is None else np.asarray(self.reps)[idx],
         )
 
     @classmethod

@@ -66,7 +66,11 @@ def load_transfer(run_dir: Path, lang: str) -> tuple[Dataset, Dataset]:
 
 
 def concat(a: Dataset, b: Dataset) -> Dataset:
-    """Two soft datasets (with words and spaces) as one."""
+    """Two soft datasets (with words and spaces) as one; teacher representations too, NaN where one side has none."""
+    reps = None
+    if a.reps is not None or b.reps is not None:
+        width = (a.reps if a.reps is not None else b.reps).shape[1]  # type: ignore[union-attr]
+        reps = np.concatenate([d.reps if d.reps is not None else np.full((len(d), width), np.nan, np.float32) for d in (a, b)])
     return Dataset(
         a.texts + b.texts,
         np.concatenate([a.targets, b.targets]),
@@ -74,4 +78,5 @@ def concat(a: Dataset, b: Dataset) -> Dataset:
         soft=True,
         words=(a.words or []) + (b.words or []),
         spaces=(a.spaces or []) + (b.spaces or []),
+        reps=reps,
     )

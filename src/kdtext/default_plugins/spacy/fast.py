@@ -31,6 +31,9 @@ from .student import SpacyStudent, _bow_config
 #: Token attributes a hash-embedding table can be built on (spaCy attribute names).
 ATTRS = ("NORM", "LOWER", "ORTH", "PREFIX", "SUFFIX", "SHAPE")
 POOLINGS = ("reduce", "attention", "ensemble")
+#: Token encoders: spaCy's window convolution, or thinc's bidirectional LSTM (numpy, no PyTorch)
+#: over the embeddings, as Tang et al.'s BiLSTM student; ``window+lstm`` runs one after the other.
+ENCODERS = ("window", "lstm", "window+lstm")
 
 
 class SpacyFastStudent(SpacyStudent):
@@ -40,7 +43,10 @@ class SpacyFastStudent(SpacyStudent):
     ``window_size`` (1), ``maxout_pieces`` (2), ``embed_size`` (rows of each
     hash-embedding table, 5000), ``attrs`` (comma-separated token attributes with a
     table each, ``"NORM,SUFFIX"``), ``pooling`` (``reduce``, ``attention`` or
-    ``ensemble``; ``ensemble``), ``ngram_size`` and ``bow_length`` (the bag-of-words half
+    ``ensemble``; ``ensemble``), ``encoder`` (``window``: the convolution; ``lstm``: thinc's
+    bidirectional LSTM of ``depth`` layers, a layer of ``registry.layers`` that runs on numpy, so
+    the saved pipeline still needs spaCy alone; ``window+lstm``: the convolution, then one
+    BiLSTM layer), ``ngram_size`` and ``bow_length`` (the bag-of-words half
     of ``ensemble`` only), ``vectors`` (static word vectors, set by ``kdtext run``).
     Training defaults differ from ``spacy-cnn``'s: ``batch_size`` 128, ``learn_rate``
     0.002, ``eval_every`` 200, ``patience`` 5. The defaults are the best trade-off of
@@ -56,6 +62,7 @@ class SpacyFastStudent(SpacyStudent):
         "embed_size": 5000,
         "attrs": "NORM,SUFFIX",
         "pooling": "ensemble",
+        "encoder": "window",
         "ngram_size": 1,
         "bow_length": 262144,
         "vectors": None,
@@ -81,6 +88,12 @@ class SpacyFastStudent(SpacyStudent):
             # spaCy's window encoder needs a layer; without one the static-vector layer
             # takes its width from the labels at initialisation and fails
             raise ConfigError(f"student {self.name!r}: parameter 'depth' must be at least 1, got {self.params['depth']!r}")
+        if self.params["encoder"] not in ENCODERS:
+            raise ConfigError(
+                f"student {self.name!r}: parameter 'encoder' must be one of {', '.join(ENCODERS)}, got {self.params['encoder']!r}"
+            )
+        if "lstm" in self.params["encoder"] and self.params["width"] % 2:
+            raise ConfigError(f"student {self.name!r}: a BiLSTM encoder needs an even 'width', got {self.params['width']!r}")
         if self.params["pooling"] not in POOLINGS:
             raise ConfigError(
                 f"student {self.name!r}: parameter 'pooling' must be one of {', '.join(POOLINGS)}, got {self.params['pooling']!r}"
@@ -96,13 +109,30 @@ class SpacyFastStudent(SpacyStudent):
             "attrs": attrs,
             "include_static_vectors": bool(p.get("vectors")),
         }
-        encode = {
+        window = {
             "@architectures": "spacy.MaxoutWindowEncoder.v2",
             "width": p["width"],
             "window_size": p["window_size"],
             "maxout_pieces": p["maxout_pieces"],
             "depth": p["depth"],
         }
+        lstm = {
+            "@layers": "with_padded.v1",
+            "layer": {
+                "@layers": "LSTM.v1",
+                "nO": p["width"],
+                "nI": p["width"],
+                "bi": True,
+                "depth": 1 if p["encoder"] == "window+lstm" else p["depth"],
+                "dropout": 0.0,
+            },
+        }
+        if p["encoder"] == "window":
+            encode = window
+        elif p["encoder"] == "lstm":
+            encode = lstm
+        else:
+            encode = {"@layers": "chain.v1", "*": {"window": window, "lstm": lstm}}
         tok2vec = {"@architectures": "spacy.Tok2Vec.v2", "embed": embed, "encode": encode}
         if p["pooling"] == "ensemble":
             return {

@@ -53,14 +53,20 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "predict_batch_size": 256,
     "progress": True,
     "random_output_init": False,
+    # representation targets (see .representation): weight 0 turns them off
+    "rep_weight": 0.0,
+    "rep_dims": 128,
 }
 
 _INT_PARAMS = {
     "batch_size": 1, "max_epochs": 1, "max_steps": 0, "eval_every": 0, "patience": 1, "gold_repeats": 0,
     "predict_batch_size": 1, "width": 1, "depth": 1, "embed_size": 1, "window_size": 1, "maxout_pieces": 1,
-    "ngram_size": 1, "bow_length": 1,
+    "ngram_size": 1, "bow_length": 1, "rep_dims": 1,
 }
-_FLOAT_PARAMS = {"learn_rate": (0.0, None), "l2": (0.0, None), "grad_clip": (0.0, None), "dropout": (0.0, 1.0), "temperature": (0.0, None)}
+_FLOAT_PARAMS = {
+    "learn_rate": (0.0, None), "l2": (0.0, None), "grad_clip": (0.0, None), "dropout": (0.0, 1.0), "temperature": (0.0, None),
+    "rep_weight": (0.0, None),
+}
 
 
 def _checked(student: str, key: str, value: Any) -> Any:
@@ -104,7 +110,10 @@ class SpacyStudent(Student):
     (``"mse"`` or ``"kl"``), ``temperature`` (for ``"kl"``), ``predict_batch_size``,
     ``progress`` (a bar on stderr), ``random_output_init`` (give the ensemble's
     zero-initialised softmax output random weights, see :func:`_break_output_symmetry`;
-    off by default, as in spaCy), plus the architecture's own (see subclasses).
+    off by default, as in spaCy), ``rep_weight`` and ``rep_dims`` (representation targets:
+    with a weight above 0 and transfer data that carries the teacher's sentence
+    representations, ``Dataset.reps``, the student also learns those, PCA-reduced to
+    ``rep_dims``; see :mod:`.representation`), plus the architecture's own (see subclasses).
 
     Defaults (``l2`` 0.01, ``dropout`` 0.2, ``patience`` 10, bag-of-words unigrams) were
     chosen on the Rotten Tomatoes dev split of ``benchmarks/student.py``.
@@ -200,13 +209,34 @@ class SpacyStudent(Student):
         settings = TrainingSettings(
             **{key: self.params[key] for key in TrainingSettings.__dataclass_fields__}  # type: ignore[attr-defined]
         )
-        result = train_textcat(
-            nlp, COMPONENT, gold, soft, dev_docs, dev.targets, settings,
-            multilabel=space.multilabel, seed=seed, gold_repeats=self.params["gold_repeats"],
-        )
+        representations = self._representations(nlp, train, transfer, seed)
+        try:
+            result = train_textcat(
+                nlp, COMPONENT, gold, soft, dev_docs, dev.targets, settings,
+                multilabel=space.multilabel, seed=seed, gold_repeats=self.params["gold_repeats"],
+                representations=representations,
+            )
+        finally:
+            if representations is not None:
+                representations[0].remove()
         self.nlp, self.label_space = nlp, space
         self.figures = {**result.as_dict(), "seed": seed}
         return FitResult.coerce(self.figures, student=f"student {self.name!r}")
+
+    def _representations(self, nlp: "Language", train: Dataset, transfer: Dataset | None, seed: int) -> Any:
+        """``(loss, gold targets, transfer targets)`` when representation targets are on and available, else None."""
+        if not self.params["rep_weight"] or transfer is None or transfer.reps is None or not len(transfer):
+            return None
+        from .representation import RepresentationLoss, RepresentationTargets
+
+        pca = RepresentationTargets(self.params["rep_dims"]).fit(transfer.reps, seed=seed)
+        transfer_targets = pca.transform(transfer.reps)
+        if train.reps is not None:
+            gold_targets = pca.transform(train.reps)
+        else:
+            gold_targets = np.full((len(train), transfer_targets.shape[1]), np.nan, np.float32)
+        loss = RepresentationLoss(nlp.get_pipe(COMPONENT), transfer_targets.shape[1], self.params["rep_weight"], seed)
+        return loss, gold_targets, transfer_targets
 
     # -- inference ---------------------------------------------------------------------
 

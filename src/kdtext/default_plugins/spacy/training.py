@@ -17,6 +17,7 @@ import numpy as np
 from ...metrics import dev_score
 
 if TYPE_CHECKING:
+    from .representation import RepresentationLoss
     from spacy.language import Language
     from spacy.tokens import Doc
     from spacy.training import Example
@@ -119,6 +120,7 @@ def train_textcat(
     seed: int,
     gold_repeats: int = 1,
     log: Callable[[str], None] | None = None,
+    representations: "tuple[RepresentationLoss, np.ndarray, np.ndarray] | None" = None,
 ) -> TrainingResult:
     """Train ``nlp``'s text categorizer on shuffled gold + transfer examples, keeping the best weights.
 
@@ -127,12 +129,20 @@ def train_textcat(
     multi-label) is computed every ``eval_every`` steps (0: once per epoch, at most
     every 500 steps); training stops after ``patience`` evaluations without improvement,
     ``max_steps`` or ``max_epochs``, and the weights of the best evaluation are restored.
+
+    ``representations``: ``(loss, gold_targets, transfer_targets)`` to train with
+    representation targets as well (:mod:`.representation`): each batch's target rows (NaN
+    rows for examples without one) are handed to ``loss`` before the update.
     """
     from thinc.api import Adam
     from tqdm import tqdm
 
     component = nlp.get_pipe(component_name)
     pool = gold * gold_repeats + transfer
+    rep_loss, pool_targets = None, None
+    if representations is not None:
+        rep_loss, gold_targets, transfer_targets = representations
+        pool_targets = np.concatenate([gold_targets] * gold_repeats + [transfer_targets]).astype(np.float32)
     steps_per_epoch = max(1, math.ceil(len(pool) / settings.batch_size))
     eval_every = settings.eval_every or min(steps_per_epoch, 500)
     total_steps = steps_per_epoch * settings.max_epochs
@@ -158,16 +168,17 @@ def train_textcat(
         score = dev_score(dev_targets, predict_docs(component, dev_docs), multilabel)
         loss = running_loss / loss_steps if loss_steps else float("nan")
         running_loss, loss_steps = 0.0, 0
-        result.curve.append(
-            {
-                "step": result.steps,
-                "epoch": round(result.steps / steps_per_epoch, 3),
-                "examples": result.examples_seen,
-                "seconds": round(time.perf_counter() - start, 3),
-                "loss": loss,
-                "dev_score": score,
-            }
-        )
+        point = {
+            "step": result.steps,
+            "epoch": round(result.steps / steps_per_epoch, 3),
+            "examples": result.examples_seen,
+            "seconds": round(time.perf_counter() - start, 3),
+            "loss": loss,
+            "dev_score": score,
+        }
+        if rep_loss is not None:
+            point["representation_loss"] = rep_loss.take_loss()
+        result.curve.append(point)
         bar.set_postfix(loss=f"{loss:.4f}", dev=f"{score:.4f}", best=f"{max(score, result.best_dev_score):.4f}")
         if log is not None:
             log(f"step {result.steps}: loss {loss:.4f}, dev {result.dev_metric} {score:.4f}")
@@ -186,7 +197,10 @@ def train_textcat(
             bar.set_description(f"training student: epoch {epoch + 1} of at most {settings.max_epochs}")
             order = rng.permutation(len(pool))
             for first in range(0, len(order), settings.batch_size):
-                batch = [pool[i] for i in order[first : first + settings.batch_size]]
+                batch_rows = order[first : first + settings.batch_size]
+                batch = [pool[i] for i in batch_rows]
+                if rep_loss is not None:
+                    rep_loss.set_targets(pool_targets[batch_rows])
                 losses: dict[str, float] = {}
                 component.update(batch, drop=settings.dropout, sgd=optimizer, losses=losses)
                 running_loss += losses.get(component_name, 0.0)
