@@ -24,6 +24,10 @@ Losses (the factory's ``loss`` setting):
     Tang et al.'s loss: squared error between the student's and the teacher's logits
     (recovered from the probabilities), cross-entropy on gold rows.
 
+Example weights: an example whose reference Doc has ``user_data[WEIGHT_KEY]`` counts that
+many times in the loss and its gradient (kdtext sets them to rebalance rare classes, see
+:func:`class_balance_weights`); without it, an example counts once.
+
 Only training uses this component: a saved student names spaCy's stock ``textcat`` (or
 ``textcat_multilabel``) factory instead (:func:`stock_config`), so it loads and runs
 where spaCy alone is installed.
@@ -53,6 +57,11 @@ EPS = 1e-6
 LOGIT_EPS = 1e-4
 #: Tolerance for single-label target rows that must sum to 1.
 SUM_TOLERANCE = 1e-3
+#: Key of a training example's weight in its reference Doc's ``user_data``.
+WEIGHT_KEY = "kdtext_weight"
+#: Largest class weight :func:`class_balance_weights` gives, so a class seen a handful of
+#: times cannot take over training.
+MAX_CLASS_WEIGHT = 10.0
 
 
 class SoftTextCategorizer(TextCategorizer):
@@ -146,13 +155,21 @@ class SoftTextCategorizer(TextCategorizer):
     def get_loss(self, examples: Iterable[Example], scores: Any) -> tuple[float, Any]:
         """Loss and gradient of the scores for a batch (see the module docstring)."""
         validate_examples(examples, "SoftTextCategorizer.get_loss")
+        examples = list(examples)
         truths, _ = self._examples_to_truth(examples)
         if self.loss == "mse":
             d_scores = scores - truths
-            return float((d_scores**2).mean()), d_scores
-        if self.loss == "logits":
-            return self._logit_loss(scores, truths)
-        return self._kl_loss(scores, truths)
+            value = float((d_scores**2).mean())
+        elif self.loss == "logits":
+            value, d_scores = self._logit_loss(scores, truths)
+        else:
+            value, d_scores = self._kl_loss(scores, truths)
+        weights = [example.reference.user_data.get(WEIGHT_KEY, 1.0) for example in examples]
+        if any(w != 1.0 for w in weights):
+            column = self.model.ops.asarray(numpy.asarray(weights, dtype="f")[:, None])
+            d_scores = (d_scores * column).astype("f")
+            value *= float(numpy.mean(weights))
+        return value, d_scores
 
     def _output_gradient_space(self) -> str:
         """How the output layer treats the gradient it receives.
@@ -231,6 +248,26 @@ class SoftTextCategorizer(TextCategorizer):
         else:
             d_scores = d_logits / (probs * (1.0 - probs))
         return d_scores.astype("f")
+
+
+def class_balance_weights(targets: numpy.ndarray, prior: numpy.ndarray, strength: float) -> numpy.ndarray:
+    """Per-example weights that lift rare classes: ``(1 / (k * prior_c)) ** strength`` per class.
+
+    ``targets`` are the examples' rows (soft or gold), ``prior`` the classes' share of the
+    training signal (for example the mean of the transfer set's rows). An example weighs the
+    mean of its classes' weights under its own row; class weights are at most
+    :data:`MAX_CLASS_WEIGHT` and the weights are scaled to a mean of 1 over ``targets``, so
+    the loss keeps its size. ``strength`` 0 gives all ones; 1 makes every class weigh as
+    much as if the classes were equally frequent.
+    """
+    targets = numpy.asarray(targets, dtype=numpy.float64)
+    if strength <= 0 or not len(targets):
+        return numpy.ones(len(targets), dtype=numpy.float32)
+    prior = numpy.clip(numpy.asarray(prior, dtype=numpy.float64), 1e-12, None)
+    per_class = numpy.minimum((1.0 / (len(prior) * prior)) ** strength, MAX_CLASS_WEIGHT)
+    mass = targets.sum(axis=1)
+    weights = (targets @ per_class) / numpy.where(mass > 0, mass, 1.0)
+    return (weights / weights.mean()).astype(numpy.float32)
 
 
 def _softmax(xp: Any, logits: Any) -> Any:

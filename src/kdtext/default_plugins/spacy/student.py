@@ -56,6 +56,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
     # representation targets (see .representation): weight 0 turns them off
     "rep_weight": 0.0,
     "rep_dims": 128,
+    # rare classes: 0 = every example counts once, 1 = classes weigh as if equally frequent
+    "balance": 0.0,
 }
 
 _INT_PARAMS = {
@@ -65,7 +67,7 @@ _INT_PARAMS = {
 }
 _FLOAT_PARAMS = {
     "learn_rate": (0.0, None), "l2": (0.0, None), "grad_clip": (0.0, None), "dropout": (0.0, 1.0), "temperature": (0.0, None),
-    "rep_weight": (0.0, None),
+    "rep_weight": (0.0, None), "balance": (0.0, None),
 }
 
 
@@ -113,7 +115,11 @@ class SpacyStudent(Student):
     off by default, as in spaCy), ``rep_weight`` and ``rep_dims`` (representation targets:
     with a weight above 0 and transfer data that carries the teacher's sentence
     representations, ``Dataset.reps``, the student also learns those, PCA-reduced to
-    ``rep_dims``; see :mod:`.representation`), plus the architecture's own (see subclasses).
+    ``rep_dims``; see :mod:`.representation`), ``balance`` (lift classes that are rare in the
+    training signal: each example is weighted by ``(1 / (k * share of its class)) **
+    balance``, the share taken from the transfer set's teacher labels, or the gold labels
+    without one; 0 turns it off; see :func:`.soft_textcat.class_balance_weights`), plus the
+    architecture's own (see subclasses).
 
     Defaults (``l2`` 0.01, ``dropout`` 0.2, ``patience`` 10, bag-of-words unigrams) were
     chosen on the Rotten Tomatoes dev split of ``benchmarks/student.py``.
@@ -201,6 +207,8 @@ class SpacyStudent(Student):
         if transfer is not None and len(transfer):
             soft = make_examples(make_docs(nlp, transfer.texts, transfer.words, transfer.spaces), transfer.targets, labels)
         dev_docs = make_docs(nlp, dev.texts, dev.words, dev.spaces)
+        if self.params["balance"] > 0:
+            self._weigh(gold, train, soft, transfer)
         # a sample of gold and transfer examples lets the model infer every dimension
         sample = gold[:10] + soft[:10]
         nlp.initialize(lambda: sample)
@@ -222,6 +230,18 @@ class SpacyStudent(Student):
         self.nlp, self.label_space = nlp, space
         self.figures = {**result.as_dict(), "seed": seed}
         return FitResult.coerce(self.figures, student=f"student {self.name!r}")
+
+    def _weigh(self, gold: list, train: Dataset, soft: list, transfer: Dataset | None) -> None:
+        """Example weights that rebalance rare classes, on the examples' reference Docs."""
+        from .soft_textcat import WEIGHT_KEY, class_balance_weights
+
+        signal = transfer if transfer is not None and len(transfer) else train
+        prior = signal.targets.mean(axis=0)
+        for examples, data in ((gold, train), (soft, transfer)):
+            if data is None or not examples:
+                continue
+            for example, weight in zip(examples, class_balance_weights(data.targets, prior, self.params["balance"])):
+                example.reference.user_data[WEIGHT_KEY] = float(weight)
 
     def _representations(self, nlp: "Language", train: Dataset, transfer: Dataset | None, seed: int) -> Any:
         """``(loss, gold targets, transfer targets)`` when representation targets are on and available, else None."""
