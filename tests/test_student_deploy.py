@@ -71,7 +71,15 @@ def vectors_file(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("name,params", [("spacy-fast", FAST), ("spacy-cnn", CNN), ("spacy-bow", {"progress": False, "max_epochs": 3})])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("spacy-fast", FAST),
+        ("spacy-fast", {**FAST, "encoder": "window+lstm"}),  # thinc's numpy LSTM: still spaCy alone
+        ("spacy-cnn", CNN),
+        ("spacy-bow", {"progress": False, "max_epochs": 3}),
+    ],
+)
 def test_saved_student_loads_and_classifies_with_spacy_alone(tmp_path, vectors_file, name, params):
     train, dev, transfer = soft_task()
     if name != "spacy-bow":
