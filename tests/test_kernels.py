@@ -33,13 +33,13 @@ def make_corpus(n_docs: int, mean_len: int, n_words: int = 50, n_tags: int = 5, 
     return words, spaces, tags, sent, offsets, table
 
 
-def run(impl, corpus, mode, *, docs=None, doc_base=0, seed=0, rnd=0, p_mask=0.1, p_pos=0.1, p_ng=0.25, n_min=1, n_max=5):
+def run(impl, corpus, mode, *, docs=None, doc_base=0, seed=0, rnd=0, p_mask=0.1, p_pos=0.1, p_ng=0.25, n_min=1, n_max=5, doc_keys=None):
     words, spaces, tags, sent, offsets, table = corpus
     if docs is None:
         docs = np.arange(offsets.shape[0] - 1)
     return impl.augment_round(
         words, spaces, tags, sent, offsets, docs, doc_base, seed, rnd, mode,
-        p_mask, p_pos, p_ng, n_min, n_max, MASK_ID, table.offsets, table.words, table.cum,
+        p_mask, p_pos, p_ng, n_min, n_max, MASK_ID, table.offsets, table.words, table.cum, doc_keys=doc_keys,
     )  # fmt: skip
 
 
@@ -193,6 +193,35 @@ def test_a_shard_gives_what_the_whole_corpus_gives_for_its_documents(impl):
     assert np.array_equal(part[4], whole[4][sel])
 
 
+@pytest.mark.parametrize("impl", IMPLS)
+def test_doc_keys_make_a_document_s_examples_independent_of_its_position(impl):
+    corpus = make_corpus(60, 15)
+    words, spaces, tags, sent, offsets, table = corpus
+    keys = np.random.default_rng(1).integers(0, 2**63, 60, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    mode = _common.MODE_MASK | _common.MODE_POS | _common.MODE_NGRAM
+    whole = run(impl, corpus, mode, seed=5, rnd=2, doc_keys=keys, doc_base=1000)
+    # documents 30..59 alone, in reverse order, and without doc_base: the same example for each key
+    order = np.arange(59, 29, -1)
+    lengths = np.diff(offsets)[order]
+    starts = offsets[:-1][order]
+    gather = np.concatenate([np.arange(a, a + n) for a, n in zip(starts, lengths)]).astype(np.int64)
+    moved = (words[gather], spaces[gather], tags[gather], sent[gather], np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), table)
+    part = run(impl, moved, mode, seed=5, rnd=2, doc_keys=keys[order])
+    by_doc = {int(d): h for d, h in zip(whole[3], whole[4])}
+    assert {int(order[d]): h for d, h in zip(part[3], part[4])} == {d: h for d, h in by_doc.items() if d >= 30}
+    assert not same(whole, run(impl, corpus, mode, seed=5, rnd=2, doc_base=1000))  # keys, not positions, seed the streams
+    assert same(run(impl, corpus, mode, seed=5, rnd=2, doc_keys=np.arange(60) + 1000), run(impl, corpus, mode, seed=5, rnd=2, doc_base=1000))
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_doc_keys_must_be_one_integer_per_document(impl):
+    corpus = make_corpus(10, 5)
+    with pytest.raises(_common.KernelInputError, match="one key per document"):
+        run(impl, corpus, _common.MODE_MASK, doc_keys=np.zeros(9, np.uint64))
+    with pytest.raises(_common.KernelInputError, match="integers"):
+        run(impl, corpus, _common.MODE_MASK, doc_keys=np.zeros(10, np.float64))
+
+
 @pytest.mark.parametrize(
     "mode", [_common.MODE_MASK, _common.MODE_POS, _common.MODE_NGRAM, _common.MODE_SENTENCE, 7, _common.MODE_ALL, 0]
 )
@@ -200,6 +229,8 @@ def test_cython_equals_python(mode):
     corpus = make_corpus(150, 20, seed=mode)
     for seed in (0, 99):
         assert same(run(_py, corpus, mode, seed=seed, rnd=4), run(_kernels, corpus, mode, seed=seed, rnd=4))
+    keys = np.random.default_rng(mode).integers(0, 2**63, 150, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    assert same(run(_py, corpus, mode, rnd=4, doc_keys=keys), run(_kernels, corpus, mode, rnd=4, doc_keys=keys))
 
 
 @pytest.mark.parametrize("impl", IMPLS)

@@ -230,7 +230,12 @@ class Augmenter(Plugin, ABC):
     ``requires_tags``; a property or a plain class attribute); ``requires_tags`` (tags
     are indispensable: a language without a tagger is an error; default False);
     ``shardable`` (its output on shards of the corpus merges into its output on the
-    whole corpus, so ``--engine ray`` may split it; default False).
+    whole corpus, so ``--engine ray`` may split it; default False); ``uses_doc_keys``
+    (when ``corpus.doc_keys`` is set, document ``d``'s examples are drawn from a stream
+    seeded by ``(seed, doc_keys[d])`` alone, not by its position: the integrations of
+    :mod:`kdtext.integrations` then augment a whole batch in one call; default False:
+    they call ``augment`` once per text, on a one-document corpus, with a seed derived
+    from the text).
     """
 
     kind: ClassVar[str] = "augmenter"
@@ -238,6 +243,8 @@ class Augmenter(Plugin, ABC):
     requires_tags: ClassVar[bool] = False
     #: Output on corpus shards merges into the output on the whole corpus (Ray may split it).
     shardable: ClassVar[bool] = False
+    #: Seeds each document from ``corpus.doc_keys`` when it is set (batch-independent output).
+    uses_doc_keys: ClassVar[bool] = False
 
     @property
     def needs_tags(self) -> bool:

@@ -110,6 +110,18 @@ def check_round_args(
     return words, spaces, tags, sent_starts, doc_offsets, docs, pos_offsets, pos_words, pos_cum
 
 
+def check_doc_keys(doc_keys: Any, n_docs: int) -> np.ndarray:
+    """Validate ``augment_round``'s ``doc_keys``: one unsigned 64-bit key per document (uint64, contiguous)."""
+    keys = np.ascontiguousarray(doc_keys)
+    if keys.ndim != 1 or keys.shape[0] != n_docs:
+        raise KernelInputError(f"doc_keys must hold one key per document ({n_docs}), got shape {keys.shape}")
+    if keys.dtype != np.uint64:
+        if keys.size and keys.dtype.kind not in "iu":
+            raise KernelInputError(f"doc_keys must hold integers, got {keys.dtype}")
+        keys = keys.astype(np.uint64)  # wrapping: a negative int64 key is its two's complement
+    return keys
+
+
 def check_hash_args(words: Any, spaces: Any, offsets: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate the arguments of ``hash_spans``."""
     words = _array("words", words, np.int32)

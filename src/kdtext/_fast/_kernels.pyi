@@ -27,6 +27,7 @@ def augment_round(
     pos_offsets: Any,
     pos_words: Any,
     pos_cum: Any,
+    doc_keys: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
 
 class HashSet:

@@ -17,6 +17,7 @@ from ._common import (
     MODE_SENTENCE,
     check_gather_args,
     check_hash_args,
+    check_doc_keys,
     check_round_args,
 )
 
@@ -127,7 +128,7 @@ def augment_round(
     words, spaces, tags, sent_starts, doc_offsets, docs,
     doc_base, seed, rnd, int mode,
     double p_mask, double p_pos, double p_ng, int64_t n_min, int64_t n_max, int32_t mask_id,
-    pos_offsets, pos_words, pos_cum,
+    pos_offsets, pos_words, pos_cum, doc_keys=None,
 ):
     """One synthetic example per document of ``docs`` (at most), for round ``rnd``.
 
@@ -149,6 +150,9 @@ def augment_round(
     cdef uint64_t c_seed = <uint64_t>(int(seed) & 0xFFFFFFFFFFFFFFFF)
     cdef uint64_t c_rnd = <uint64_t>(int(rnd) & 0xFFFFFFFFFFFFFFFF)
     cdef uint64_t c_base = <uint64_t>(int(doc_base) & 0xFFFFFFFFFFFFFFFF)
+    cdef bint keyed = doc_keys is not None
+    keys_arr = check_doc_keys(doc_keys, off.shape[0] - 1) if keyed else np.zeros(1, dtype=np.uint64)
+    cdef const uint64_t[::1] keys = keys_arr
     cdef Py_ssize_t n_docs_in = doc_list.shape[0]
     cdef Py_ssize_t k
     cdef int64_t capacity = 0
@@ -188,7 +192,10 @@ def augment_round(
             end = off[d + 1]
             if end <= start:
                 continue
-            state = derive(c_seed, c_base + <uint64_t>d, c_rnd)
+            if keyed:
+                state = derive(c_seed, keys[d], c_rnd)
+            else:
+                state = derive(c_seed, c_base + <uint64_t>d, c_rnd)
             if do_sentence:
                 count = 1
                 for i in range(start + 1, end):

@@ -36,6 +36,7 @@ from ._common import (
     MODE_NGRAM,
     MODE_POS,
     MODE_SENTENCE,
+    check_doc_keys,
     check_gather_args,
     check_hash_args,
     check_round_args,
@@ -127,6 +128,7 @@ def augment_round(
     pos_offsets: Any,
     pos_words: Any,
     pos_cum: Any,
+    doc_keys: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One synthetic example per document of ``docs`` (at most), for round ``rnd``.
 
@@ -134,6 +136,9 @@ def augment_round(
     flags, ``tags`` int32 POS ids, ``sent_starts`` uint8 sentence-start flags. Document
     ``d`` is tokens ``[doc_offsets[d], doc_offsets[d+1])``; ``docs`` lists the (local)
     documents to use and ``doc_base + d`` is a document's global index (for its seed).
+    ``doc_keys`` (uint64, one per document of ``doc_offsets``), when given, replaces the
+    global index in the seed: document ``d``'s stream is ``derive_seed(seed, doc_keys[d], rnd)``,
+    so a caller can make a document's examples depend on its content instead of its position.
     The POS table lists, for tag ``t``, words ``pos_words[pos_offsets[t]:pos_offsets[t+1]]``
     with inclusive cumulative counts ``pos_cum`` over the same range.
 
@@ -161,6 +166,7 @@ def augment_round(
     seed = int(seed)
     rnd = int(rnd)
     doc_base = int(doc_base)
+    keys = None if doc_keys is None else check_doc_keys(doc_keys, len(off) - 1).tolist()
 
     out_w: list[int] = []
     out_s: list[int] = []
@@ -171,7 +177,7 @@ def augment_round(
         start, end = off[d], off[d + 1]
         if end <= start:
             continue
-        state = derive_seed(seed, doc_base + d, rnd)
+        state = derive_seed(seed, doc_base + d if keys is None else keys[d], rnd)
         if mode & MODE_SENTENCE:
             count = 1
             for i in range(start + 1, end):

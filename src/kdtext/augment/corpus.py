@@ -63,6 +63,12 @@ class TokenizedCorpus:
     corpus, the start of the range for a view made by :meth:`docs` or :meth:`shards`.
     Augmenters seed each document's random stream with its global index, so a shard
     gives the same examples as the same documents of the whole corpus.
+
+    ``doc_keys`` (uint64, one per document, or None) replaces the global index in those
+    seeds for augmenters that honour it (``Augmenter.uses_doc_keys``): the integrations
+    (:mod:`kdtext.integrations`) key each text by a hash of its content, so its examples do
+    not depend on which batch it came in. Views keep their documents' keys; :meth:`save`
+    does not write them (they belong to one call, not to the corpus).
     """
 
     vocab: list[str]
@@ -75,6 +81,7 @@ class TokenizedCorpus:
     tag_names: list[str] = field(default_factory=list)
     tagger: str | None = None
     doc_base: int = 0
+    doc_keys: np.ndarray | None = None
     _pos_table: PosTable | None = field(default=None, repr=False, compare=False)
     _index: dict[str, int] | None = field(default=None, repr=False, compare=False)
     _extended: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
@@ -176,6 +183,8 @@ class TokenizedCorpus:
         digest.update("\n".join(self.vocab).encode("utf-8", "surrogatepass"))
         for name in ARRAYS:
             digest.update(np.ascontiguousarray(getattr(self, name)).tobytes())
+        if self.doc_keys is not None:
+            digest.update(np.ascontiguousarray(self.doc_keys, dtype=np.uint64).tobytes())
         return digest.hexdigest()[:16]
 
     # -- views -----------------------------------------------------------------------------
@@ -195,6 +204,7 @@ class TokenizedCorpus:
             tag_names=self.tag_names,
             tagger=self.tagger,
             doc_base=self.doc_base + start,
+            doc_keys=None if self.doc_keys is None else self.doc_keys[start:stop],
             _pos_table=self.pos_table(),  # a shard samples replacements from the whole corpus
             _index=self._index,
             _extended=self._extended,

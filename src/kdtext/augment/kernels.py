@@ -82,6 +82,7 @@ def run_kernel(
         words, spaces, offsets, src, hashes = _fast.augment_round(
             corpus.words, corpus.spaces, corpus.tags, corpus.sent_starts, corpus.doc_offsets, docs,
             corpus.doc_base, seed, rnd, mode, p_mask, p_pos, p_ng, n_min, n_max, mask_id, *pos_args,
+            doc_keys=corpus.doc_keys,
         )  # fmt: skip
         part = SyntheticSet(vocab, words, spaces, offsets, src + corpus.doc_base, np.full(src.shape[0], rnd, np.int32), augmenter)
         if seen is not None:

@@ -52,6 +52,8 @@ class KernelAugmenter(Augmenter):
     requires_tags: ClassVar[bool] = False
     #: The kernels make each document's examples from that document alone: shards merge.
     shardable: ClassVar[bool] = True
+    #: The kernels seed document ``d`` from ``corpus.doc_keys[d]`` when the corpus has keys.
+    uses_doc_keys: ClassVar[bool] = True
 
     def __init__(self, **params: Any):
         super().__init__(**params)
