@@ -132,3 +132,18 @@ def test_unknown_language_and_missing_tagger():
     assert not TokenizedCorpus.from_texts(["Hej där."], lang="sv", tagger="auto").tagged
     with pytest.raises(ConfigError, match="cannot tag language 'sv'"):
         TokenizedCorpus.from_texts(["Hej där."], lang="sv", tagger="brill")
+
+
+def test_pos_table_from_counts_equals_the_table_of_the_tokens():
+    from kdtext.augment.pos_table import PosTable
+
+    rng = np.random.default_rng(0)
+    words = rng.integers(0, 40, 500).astype(np.int32)
+    tags = (words % 7 + rng.integers(0, 2, 500)).astype(np.int32)  # some words under two tags
+    expected = PosTable.from_arrays(words, tags, 8, 40)
+    pairs, counts = np.unique(np.stack([tags, words]), axis=1, return_counts=True)
+    shuffled = rng.permutation(counts.shape[0])  # the order pairs are counted in does not matter
+    got = PosTable.from_counts(pairs[0][shuffled], pairs[1][shuffled], counts[shuffled], 8)
+    for name in ("offsets", "words", "cum"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name))
+        assert getattr(got, name).dtype == getattr(expected, name).dtype

@@ -35,13 +35,22 @@ class PosTable:
             return cls(np.zeros(n_tags + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64))
         key = tags.astype(np.int64) * max(vocab_size, 1) + words.astype(np.int64)
         pairs, counts = np.unique(key, return_counts=True)
-        pair_tags = pairs // max(vocab_size, 1)
-        pair_words = (pairs % max(vocab_size, 1)).astype(np.int32)
-        offsets = np.searchsorted(pair_tags, np.arange(n_tags + 1)).astype(np.int64)
+        return cls.from_counts(pairs // max(vocab_size, 1), pairs % max(vocab_size, 1), counts, n_tags)
+
+    @classmethod
+    def from_counts(cls, tags: np.ndarray, words: np.ndarray, counts: np.ndarray, n_tags: int) -> "PosTable":
+        """The table of distinct (tag, word) pairs with their counts (tags below ``n_tags``).
+
+        For a table kept up to date as texts arrive (the spaCy integration counts pairs).
+        """
+        tags, words, counts = (np.asarray(a, dtype=np.int64) for a in (tags, words, counts))
+        order = np.lexsort((words, tags))
+        tags, words, counts = tags[order], words[order], counts[order]
+        offsets = np.searchsorted(tags, np.arange(n_tags + 1)).astype(np.int64)
         cum = np.cumsum(counts, dtype=np.int64)
         before = np.concatenate([[0], cum])[offsets[:-1]]
         cum = cum - np.repeat(before, np.diff(offsets))
-        return cls(offsets, pair_words, cum.astype(np.int64))
+        return cls(offsets, words.astype(np.int32), cum.astype(np.int64))
 
     def words_of(self, tag: int) -> np.ndarray:
         """The word ids tagged ``tag`` somewhere in the corpus."""
