@@ -26,8 +26,8 @@ if ! "$PYTHON" -c "import torch" 2>/dev/null; then
 fi
 step 2 "build tools: setuptools, Cython, wheel"
 pip install --quiet --no-build-isolation setuptools "cython>=3,<4" wheel
-step 3 "kdtext (editable) with its dependencies (ONNX Runtime and onnx among them) and the test tools; compiles the Cython kernels"
-pip install --quiet --no-build-isolation -e ".[dev]"
+step 3 "kdtext (editable) with its dependencies (ONNX Runtime and onnx among them), the test tools and Hugging Face datasets (kdtext[datasets]); compiles the Cython kernels"
+pip install --quiet --no-build-isolation -e ".[dev,datasets]"
 # Ray + Ray Data, for `--engine ray` and tests/test_ray.py (the same as the kdtext[ray] extra)
 step 4 "Ray and Ray Data, for --engine ray"
 pip install --quiet "ray[data]"
