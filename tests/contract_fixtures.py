@@ -25,7 +25,9 @@ def import_example(package: str, module: str):
 
     name = f"example_{module}"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, EXAMPLES / package / "src" / module / "__init__.py")
+        folder = EXAMPLES / package / "src" / module
+        # as a package, so that its relative imports (kdtext_sklearn's .runtime) work
+        spec = importlib.util.spec_from_file_location(name, folder / "__init__.py", submodule_search_locations=[str(folder)])
         sys.modules[name] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(sys.modules[name])
     return sys.modules[name]
@@ -52,6 +54,30 @@ def run_args(files: dict[str, Path], out: Path, *extra: str) -> list[str]:
         "run", "--train", str(files["train"]), "--dev", str(files["dev"]), "--test", str(files["test"]),
         "--augmenter", "mask", "--n-synthetic", "60", "--teacher-vectors", "0", "-o", str(out), *extra,
     ]  # fmt: skip
+
+
+#: Python code that makes every later import of kdtext fail: run it first in a child process
+#: to check that a packaged student loads without kdtext.
+BLOCK_KDTEXT = """
+import sys
+
+class NoKdtext:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "kdtext":
+            raise ImportError("kdtext is not installed here")
+        return None
+
+sys.meta_path.insert(0, NoKdtext())
+"""
+
+
+def wheel_requires(wheel: str | Path) -> list[str]:
+    """The ``Requires-Dist`` lines of a wheel's METADATA."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(archive.read(n).decode() for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+    return [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
 
 
 class PriorStudent(kdtext.Student):

@@ -319,7 +319,7 @@ def test_broken_plugin_does_not_break_help_plugins_or_uninstall(tmp_path):
 def test_example_teacher_and_student_packages_end_to_end(tmp_path):
     """kdtext-lexicon (teacher) and kdtext-sklearn (student), written from the README contract:
     `kdtext run`, then train-student, evaluate and package with the student."""
-    from contract_fixtures import run_args, write_task
+    from contract_fixtures import BLOCK_KDTEXT, run_args, wheel_requires, write_task
 
     import shutil
 
@@ -356,12 +356,18 @@ def test_example_teacher_and_student_packages_end_to_end(tmp_path):
     assert packaged.returncode == 0, packaged.stderr
     assert "load it with: import kdtext_tfidf_logreg; kdtext_tfidf_logreg.load()" in packaged.stdout
     wheel = next((tmp_path / "dist").glob("*/dist/*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
+    # the student declares runtime_requires: the package needs scikit-learn, not kdtext (issue #22 item 5)
+    assert wheel_requires(wheel) == ["numpy", "scikit-learn>=1.2", "joblib"]
+    deployed = tmp_path / "deployed"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(deployed), str(wheel)],
                    check=True, capture_output=True)
-    code = "import kdtext_tfidf_logreg as p; s = p.load(); print(s.label_space.labels, s.predict_proba(['a great film']).shape)"
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(target)})
+    code = BLOCK_KDTEXT + (
+        "import kdtext_tfidf_logreg as p; s = p.load(); "
+        "print(s.labels, s.predict_proba(['a great film']).shape, s.predict(['a great film', 'a dull film']))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(deployed)})
     assert loaded.returncode == 0, loaded.stderr
-    assert loaded.stdout.strip() == "('neg', 'pos') (1, 2)"
+    assert loaded.stdout.strip() == "('neg', 'pos') (1, 2) ['pos', 'neg']"
 
 
 def _soft_file(tmp_path: Path) -> Path:

@@ -368,12 +368,23 @@ class Student(Plugin, ABC):
     **Optional capabilities**: ``size_bytes()`` (default: bytes of a :meth:`save`);
     ``is_spacy_pipeline`` (True: the saved folder is a spaCy pipeline, which ``kdtext
     package`` turns into a spaCy package; default False: a plain Python package whose
-    ``load()`` calls :func:`kdtext.students.load_student`).
+    ``load()`` calls :func:`kdtext.students.load_student`); ``runtime_requires`` and
+    ``runtime_module`` (set both, for a student that is not a spaCy pipeline, to ship
+    without kdtext: ``runtime_module`` names a module whose source file imports no kdtext
+    and nothing relative, and defines ``load(path)`` -> an object with
+    ``predict_proba(texts)`` (rows in ``label_space`` order) for the folder ``save`` wrote;
+    ``runtime_requires`` lists the pip requirements that module needs. ``kdtext package``
+    then copies that file into the package, which requires exactly ``runtime_requires``;
+    default None: the package requires kdtext and the plugin's distribution).
     """
 
     kind: ClassVar[str] = "student"
     #: The saved folder is a spaCy pipeline (``spacy.load`` reads it; ``package`` uses spaCy's).
     is_spacy_pipeline: ClassVar[bool] = False
+    #: What inference needs, as pip requirements (e.g. ``("scikit-learn>=1.2", "joblib")``); with ``runtime_module``.
+    runtime_requires: ClassVar["tuple[str, ...] | None"] = None
+    #: A module (dotted name) with ``load(path)`` that loads a saved student without kdtext; with ``runtime_requires``.
+    runtime_module: ClassVar["str | None"] = None
     label_space: "LabelSpace | None" = None
 
     @abstractmethod

@@ -7,9 +7,13 @@ package requires spaCy alone: no kdtext, torch or transformers in production. Th
 and wheel are then built with the setuptools and pip already installed, without build
 isolation, so no network is needed.
 
-Any other student becomes a plain Python package holding the saved folder, with
-``load()`` returning the student through :func:`kdtext.students.load_student` (its
-plugin's distribution is a requirement), built the same way.
+Any other student becomes a plain Python package holding the saved folder, built the
+same way. If the student declares how to run without kdtext (``Student.runtime_module``
+and ``Student.runtime_requires``), the package holds a copy of that module's source, its
+``load()`` returns a small classifier over it, and it requires ``runtime_requires`` and
+nothing else: an 80 kB scikit-learn model needs no kdtext and no PyTorch in production.
+Otherwise ``load()`` returns the student through :func:`kdtext.students.load_student`, and
+the package requires kdtext and the plugin's distribution.
 """
 
 from __future__ import annotations
@@ -75,8 +79,12 @@ def package_student(
     unknown = formats - set(BUILD_FORMATS)
     if unknown:
         raise ConfigError(f"--build takes sdist, wheel or none, got {build!r}")
-    if not get_student(str(student_meta.get("student"))).is_spacy_pipeline:
-        return _package_plain(model_dir, output_dir, student_meta, name=name, version=version, formats=formats, force=force)
+    student_class = get_student(str(student_meta.get("student")))
+    if not student_class.is_spacy_pipeline:
+        return _package_plain(
+            model_dir, output_dir, student_meta, runtime=_runtime_of(student_class, str(student_meta.get("student"))),
+            name=name, version=version, formats=formats, force=force,
+        )  # fmt: skip
     from spacy.cli.package import package as spacy_package
 
     try:
@@ -139,9 +147,93 @@ def load():
 '''
 
 
+_RUNTIME_INIT_PY = '''"""{description}
+
+Runs without kdtext: ``load()`` reads the model with the student's own inference module
+(``_runtime.py``), which needs {requires}.
+"""
+
+from pathlib import Path
+
+#: The saved student (with kdtext_student.json).
+MODEL_DIR = Path(__file__).parent / "model"
+#: The labels, in the order of ``predict_proba``'s columns.
+LABELS = {labels!r}
+#: True if a text may have several labels (``predict`` then gives a list per text).
+MULTILABEL = {multilabel!r}
+
+
+class Classifier:
+    """The student's model with its label names."""
+
+    def __init__(self, model):
+        self.model = model
+        self.labels = LABELS
+        self.multilabel = MULTILABEL
+
+    def predict_proba(self, texts):
+        """Probabilities, one row per text, one column per label of ``labels``."""
+        return self.model.predict_proba(list(texts))
+
+    def predict(self, texts):
+        """The label of each text (multi-label: the list of its labels of probability 0.5 or more)."""
+        probs = self.predict_proba(texts)
+        if self.multilabel:
+            return [[label for label, p in zip(LABELS, row) if p >= 0.5] for row in probs]
+        return [LABELS[int(row.argmax())] for row in probs]
+
+
+def load():
+    """The student as a :class:`Classifier`, loaded without kdtext."""
+    from . import _runtime
+
+    return Classifier(_runtime.load(MODEL_DIR))
+'''
+
+
+def _runtime_of(student_class: Any, name: str) -> tuple[list[str], Path] | None:
+    """``(requirements, source file)`` of a student that runs without kdtext, or None; checks the declaration."""
+    import ast
+    import importlib
+    import inspect
+
+    requires, module_name = student_class.runtime_requires, student_class.runtime_module
+    if requires is None and module_name is None:
+        return None
+    if requires is None or not module_name:
+        raise ConfigError(f"student {name!r}: set both runtime_requires and runtime_module, or neither")
+    if isinstance(requires, str) or not all(isinstance(r, str) for r in requires):
+        raise ConfigError(f"student {name!r}: runtime_requires must be a list of requirement strings, got {requires!r}")
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for requirement in requires:
+        try:
+            project = Requirement(requirement).name
+        except InvalidRequirement as exc:
+            raise ConfigError(f"student {name!r}: runtime_requires has an invalid requirement {requirement!r} ({exc})") from None
+        if re.sub(r"[-_.]+", "-", project).lower() == "kdtext":
+            raise ConfigError(f"student {name!r}: runtime_requires lists kdtext; the point of it is a package without kdtext")
+    try:
+        source = Path(inspect.getsourcefile(importlib.import_module(module_name)) or "")
+    except (ImportError, TypeError) as exc:
+        raise ConfigError(f"student {name!r}: runtime_module {module_name!r} cannot be imported ({exc})") from None
+    tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+    for node in ast.walk(tree):
+        imported = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                raise ConfigError(f"{source}:{node.lineno}: runtime_module {module_name!r} imports relatively, but it is copied alone")
+            imported = [node.module or ""]
+        if any(module.split(".")[0] == "kdtext" for module in imported):
+            raise ConfigError(f"{source}:{node.lineno}: runtime_module {module_name!r} imports kdtext, which its package must run without")
+    if not any(isinstance(node, ast.FunctionDef) and node.name == "load" for node in tree.body):
+        raise ConfigError(f"{source}: runtime_module {module_name!r} defines no load(path)")
+    return list(requires), source
+
+
 def _package_plain(
-    model_dir: Path, output_dir: Path, meta: dict[str, Any], *, name: str | None, version: str | None,
-    formats: set[str], force: bool,
+    model_dir: Path, output_dir: Path, meta: dict[str, Any], *, runtime: tuple[list[str], Path] | None,
+    name: str | None, version: str | None, formats: set[str], force: bool,
 ) -> dict[str, Any]:  # fmt: skip
     """A Python package holding the student folder, with ``load()``; for students that are not spaCy pipelines."""
     student = str(meta["student"])
@@ -155,11 +247,21 @@ def _package_plain(
             raise KdtextError(f"{main_path}: the package directory already exists; use --force to overwrite it")
         shutil.rmtree(main_path)
     plugin = meta.get("plugin") or {}
-    requires = ["kdtext"] + ([plugin["distribution"]] if plugin.get("distribution") not in (None, "kdtext", "unknown") else [])
-    description = f"kdtext {student} student: {', '.join(meta['label_space'].get('labels', []))}"
+    labels = list(meta["label_space"].get("labels", []))
+    description = f"kdtext {student} student: {', '.join(labels)}"
     (main_path / package_name).mkdir(parents=True)
     shutil.copytree(model_dir, main_path / package_name / "model")
-    (main_path / package_name / "__init__.py").write_text(_INIT_PY.format(description=description), encoding="utf-8")
+    if runtime is None:
+        requires = ["kdtext"] + ([plugin["distribution"]] if plugin.get("distribution") not in (None, "kdtext", "unknown") else [])
+        init = _INIT_PY.format(description=description)
+    else:
+        requires, source = runtime
+        shutil.copyfile(source, main_path / package_name / "_runtime.py")
+        init = _RUNTIME_INIT_PY.format(
+            description=description, requires=", ".join(requires) or "nothing but Python",
+            labels=tuple(labels), multilabel=bool(meta["label_space"].get("multilabel", False)),
+        )  # fmt: skip
+    (main_path / package_name / "__init__.py").write_text(init, encoding="utf-8")
     (main_path / "setup.py").write_text(
         _SETUP_PY.format(package=package_name, model=f"{package_name}/model", version=version, description=description, requires=requires),
         encoding="utf-8",

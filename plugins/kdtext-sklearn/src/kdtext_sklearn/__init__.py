@@ -1,21 +1,22 @@
 """A kdtext student: TF-IDF features and a logistic regression (scikit-learn).
 
-It implements the student contract of :class:`kdtext.Student` and nothing more:
-``defaults``, ``fit`` returning a :class:`kdtext.FitResult`, ``predict_proba``, ``save``
-(the model only: kdtext writes ``kdtext_student.json`` beside it) and ``load``.
+It implements the student contract of :class:`kdtext.Student`: ``defaults``, ``fit``
+returning a :class:`kdtext.FitResult`, ``predict_proba``, ``save`` (the model only: kdtext
+writes ``kdtext_student.json`` beside it) and ``load``; and it ships without kdtext:
+inference lives in :mod:`kdtext_sklearn.runtime` (``runtime_module``), which needs only
+``runtime_requires``, so the package ``kdtext package`` makes requires those alone.
 scikit-learn is imported inside the methods, so ``kdtext --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
 import kdtext
 
-MODEL_FILE = "tfidf_logreg.joblib"
+from .runtime import TfidfLogReg, load as load_model
 
 
 def class_rows(targets, weight):
@@ -30,12 +31,13 @@ class TfidfLogRegStudent(kdtext.Student):
 
     name = "tfidf-logreg"
     defaults = {"C": 4.0, "ngram_max": 2, "max_features": 100000, "max_iter": 1000, "gold_weight": 1.0}
+    # `kdtext package` ships runtime.py with the model: the package requires these, not kdtext
+    runtime_requires = ("numpy", "scikit-learn>=1.2", "joblib")
+    runtime_module = "kdtext_sklearn.runtime"
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.vectorizer = None
-        self.models = None  # one LogisticRegression (single-label) or one per label (multi-label)
-        self.n_labels, self.multilabel = 0, False
+        self.model = None  # a runtime.TfidfLogReg once fitted or loaded
         self.label_space = None
 
     def _fit_one(self, features, classes, weights):
@@ -51,25 +53,25 @@ class TfidfLogRegStudent(kdtext.Student):
 
         started = time.perf_counter()
         space = train.label_space
-        self.n_labels, self.multilabel = len(space), space.multilabel
         texts, targets = list(train.texts), train.targets
         weight = np.full(len(texts), self.params["gold_weight"], np.float32)
         if transfer is not None and len(transfer):
             texts += list(transfer.texts)
             targets = np.concatenate([targets, transfer.targets])
             weight = np.concatenate([weight, np.ones(len(transfer), np.float32)])
-        self.vectorizer = TfidfVectorizer(
+        vectorizer = TfidfVectorizer(
             ngram_range=(1, self.params["ngram_max"]), max_features=self.params["max_features"], sublinear_tf=True
         )
-        features = self.vectorizer.fit_transform(texts)
+        features = vectorizer.fit_transform(texts)
         if space.multilabel:  # one model per label: "no" (class 0) with weight 1 - p, "yes" (1) with p
             per_label = [np.stack([1 - targets[:, k], targets[:, k]], axis=1) for k in range(len(space))]
         else:
             per_label = [targets]
-        self.models = []
+        models = []
         for soft in per_label:
             rows, classes, weights = class_rows(soft, weight)
-            self.models.append(self._fit_one(features[rows], classes, weights))
+            models.append(self._fit_one(features[rows], classes, weights))
+        self.model = TfidfLogReg(vectorizer, models, len(space), space.multilabel)
         self.label_space = space
         probs = self.predict_proba(dev.texts)
         if space.multilabel:
@@ -85,41 +87,21 @@ class TfidfLogRegStudent(kdtext.Student):
             train_seconds=time.perf_counter() - started,
             curve=[{"step": 1, "dev_score": score}],
             extra={"n_gold": len(train), "n_transfer": 0 if transfer is None else len(transfer),
-                   "vocabulary": len(self.vectorizer.vocabulary_), "seed": seed},
+                   "vocabulary": len(vectorizer.vocabulary_), "seed": seed},
         )
 
     def predict_proba(self, texts):
-        features = self.vectorizer.transform(list(texts))
-        out = np.zeros((len(texts), self.n_labels), np.float32)
-        if not self.multilabel:
-            model = self.models[0]
-            if isinstance(model, int):
-                out[:, model] = 1.0
-            else:
-                out[:, model.classes_] = model.predict_proba(features)
-            return out
-        for j, model in enumerate(self.models):
-            out[:, j] = float(model) if isinstance(model, int) else model.predict_proba(features)[:, list(model.classes_).index(1)]
-        return out
+        return self.model.predict_proba(texts)
 
     def save(self, path):
-        import joblib
-
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        saved = {"vectorizer": self.vectorizer, "models": self.models, "n_labels": self.n_labels, "multilabel": self.multilabel}
-        joblib.dump(saved, path / MODEL_FILE)
+        self.model.save(path)
 
     @classmethod
     def load(cls, path):
-        import joblib
-
         from kdtext.students import read_student_meta
 
         student = cls(**read_student_meta(path)["params"])
-        saved = joblib.load(Path(path) / MODEL_FILE)
-        student.vectorizer, student.models = saved["vectorizer"], saved["models"]
-        student.n_labels, student.multilabel = saved["n_labels"], saved["multilabel"]
+        student.model = load_model(path)
         return student  # label_space is left to kdtext, which reads it from kdtext_student.json
 
 
