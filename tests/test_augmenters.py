@@ -163,6 +163,15 @@ def test_tang_without_a_tagger_turns_pos_off_with_a_note():
         augment_corpus(untagged, "pos", n=20)
 
 
+def test_tang_with_p_pos_0_needs_no_tagger_and_says_nothing():
+    from kdtext.augment import augment
+
+    examples = list(augment(["a good film that I liked a lot", "the plot was dull and far too long"], "tang", n=6, seed=0, p_pos=0.0))
+    assert len(examples) == 6
+    untagged = TokenizedCorpus.from_texts(["Det var en bra film.", "Hej där, hur mår du?"], lang="sv", tagger=None)
+    assert augment_corpus(untagged, "tang", n=4, seed=0, p_pos=0.0).notes == []
+
+
 def test_n_iter_caps_the_output_and_says_so(corpus):
     small = corpus.docs(0, 10)
     synthetic = augment_corpus(small, "tang", n=10_000, seed=0, n_iter=3)
