@@ -151,8 +151,9 @@ class TangAugmenter(KernelAugmenter):
     def kernel_args(self, corpus: "TokenizedCorpus") -> tuple[int, dict[str, Any], list[str]]:
         mode, kwargs = self.mode, dict(self.params)
         notes: list[str] = []
-        if kwargs["p_pos"] > 0 and not corpus.tagged:
+        if not corpus.tagged:  # p_pos = 0 needs no tags (needs_tags is False, so none were made)
             mode &= ~MODE_POS
+        if kwargs["p_pos"] > 0 and not corpus.tagged:
             notes.append(
                 f"no part-of-speech tagger for language {corpus.lang!r}: same-POS replacement is off "
                 "(masking and n-grams still run; see `kdtext taggers`)"
