@@ -229,7 +229,9 @@ class Augmenter(Plugin, ABC):
     corpus's POS tags? the corpus is tagged only if some augmenter does; default
     ``requires_tags``; a property or a plain class attribute); ``requires_tags`` (tags
     are indispensable: a language without a tagger is an error; default False);
-    ``shardable`` (its output on shards of the corpus merges into its output on the
+    ``needs_sentences`` (does it read the corpus's sentence starts? default True; the
+    integrations of :mod:`kdtext.integrations` skip sentence splitting for augmenters that
+    say False); ``shardable`` (its output on shards of the corpus merges into its output on the
     whole corpus, so ``--engine ray`` may split it; default False); ``uses_doc_keys``
     (when ``corpus.doc_keys`` is set, document ``d``'s examples are drawn from a stream
     seeded by ``(seed, doc_keys[d])`` alone, not by its position: the integrations of
@@ -250,6 +252,11 @@ class Augmenter(Plugin, ABC):
     def needs_tags(self) -> bool:
         """Whether this augmenter, as configured, reads POS tags (default: ``requires_tags``)."""
         return self.requires_tags
+
+    @property
+    def needs_sentences(self) -> bool:
+        """Whether this augmenter, as configured, reads sentence starts (default True)."""
+        return True
 
     @abstractmethod
     def augment(self, corpus: "TokenizedCorpus", n: int, *, seed: int = 0) -> "SyntheticSet":

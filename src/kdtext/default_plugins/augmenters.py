@@ -83,6 +83,11 @@ class KernelAugmenter(Augmenter):
         """Whether this configuration uses POS tags at all."""
         return bool(self.mode & MODE_POS) and self.params.get("p_pos", 0.0) > 0.0
 
+    @property
+    def needs_sentences(self) -> bool:
+        """Only ``sentence`` reads sentence starts."""
+        return bool(self.mode & MODE_SENTENCE)
+
     def kernel_args(self, corpus: "TokenizedCorpus") -> tuple[int, dict[str, Any], list[str]]:
         """(mode, keyword arguments of ``run_kernel``, notes) for ``corpus``."""
         return self.mode, {k: v for k, v in self.params.items()}, []

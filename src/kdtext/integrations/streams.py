@@ -70,10 +70,16 @@ class TextAugmenter:
         self.keyed = KeyedAugmenter(augmenter, n_per_text=n_per_text, seed=seed, **params)
         self.lang = lang
         self.tagger = tagger_for_augmenter(self.keyed.augmenter, lang)
+        self.sentences = bool(getattr(self.keyed.augmenter, "needs_sentences", True))
         self._nlp: Any = None
 
     def corpus(self, texts: Sequence[str]) -> "TokenizedCorpus":
-        """``texts`` tokenized (and tagged if the augmenter reads tags), each keyed by its content."""
+        """``texts`` tokenized (and tagged if the augmenter reads tags), each keyed by its content.
+
+        The same corpus as :class:`kdtext.corpus.CorpusBuilder` makes (tests check it), built
+        from spaCy's token arrays instead of token objects, which is several times faster;
+        sentences are split only for an augmenter that reads them (``needs_sentences``).
+        """
         from ..corpus import CorpusBuilder, blank_pipeline
         from ..errors import DataError
 
@@ -82,9 +88,12 @@ class TextAugmenter:
                 raise DataError(None, None, f"text {i + 1} of the batch is a {type(text).__name__}, not a string")
         if self._nlp is None:
             self._nlp = blank_pipeline(self.lang)
-        builder = CorpusBuilder(self.lang, self.tagger, batch_size=max(1, len(texts)))
-        builder.add(self._nlp.pipe(texts, batch_size=256))
-        corpus = builder.build()
+        if self.sentences:
+            builder = CorpusBuilder(self.lang, self.tagger, batch_size=max(1, len(texts)))
+            builder.add(self._nlp.pipe(texts, batch_size=256))
+            corpus = builder.build()
+        else:
+            corpus = corpus_of_docs(list(self._nlp.tokenizer.pipe(texts, batch_size=256)), self.lang, self.tagger)
         corpus.doc_keys = text_keys(texts)
         return corpus
 
@@ -107,6 +116,66 @@ class TextAugmenter:
         for row in np.flatnonzero(original).tolist():
             out[row] = texts[int(source[row])]
         return AugmentedRows(source, original, out, synthetic)
+
+
+def corpus_of_docs(docs: Sequence[Any], lang: str, tagger: Any = None) -> "TokenizedCorpus":
+    """The corpus :class:`kdtext.corpus.CorpusBuilder` makes of spaCy ``Doc``\\s without sentence
+    boundaries (each document one sentence) or POS annotation, from their token arrays.
+
+    Whitespace tokens become a space flag on the token before them in the same document;
+    the vocabulary is in order of first appearance; ``tagger`` (a :class:`kdtext.Tagger`)
+    tags each document. For the integrations' hot path: ``doc.to_array`` instead of a
+    Python loop over token objects.
+    """
+    import numpy as np
+    from spacy.attrs import IS_SPACE, ORTH, SPACY
+
+    from ..corpus import TokenizedCorpus
+
+    lengths = np.fromiter((len(doc) for doc in docs), dtype=np.int64, count=len(docs))
+    table = np.concatenate([doc.to_array([ORTH, SPACY, IS_SPACE]) for doc in docs]) if lengths.sum() else np.zeros((0, 3), np.uint64)
+    orth, space, blank = table[:, 0], table[:, 1].astype(np.uint8), table[:, 2].astype(bool)
+    doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+    # a whitespace token becomes a space flag on the last kept token before it, in its document
+    position = np.arange(orth.shape[0], dtype=np.int64)
+    last_kept = np.maximum.accumulate(np.where(blank, -1, position)) if orth.size else position
+    flagged = last_kept[blank]
+    flagged = flagged[(flagged >= 0) & (doc_of[np.maximum(flagged, 0)] == doc_of[blank])]
+    space[flagged] = 1
+    keep = ~blank
+    orth, space, doc_of = orth[keep], space[keep], doc_of[keep]
+    kept_lengths = np.bincount(doc_of, minlength=len(docs)).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64)
+    space[offsets[1:][kept_lengths > 0] - 1] = 0
+    hashes, first, inverse = np.unique(orth, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # ids in order of first appearance, as CorpusBuilder numbers them
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    words = rank[inverse.reshape(-1)].astype(np.int32)
+    strings = docs[0].vocab.strings if len(docs) else None
+    vocab = [strings[int(h)] for h in hashes[order].tolist()] if strings is not None else []
+    starts = np.zeros(words.shape[0], dtype=np.uint8)
+    starts[offsets[:-1][kept_lengths > 0]] = 1
+    tags = np.zeros(words.shape[0], dtype=np.int32)
+    tag_names: list[str] = []
+    if tagger is not None and words.size:
+        index: dict[str, int] = {}
+        flat = words.tolist()
+        bounds = offsets.tolist()
+        documents = [[vocab[w] for w in flat[bounds[d] : bounds[d + 1]]] for d in range(len(docs))]
+        ids: list[int] = []
+        for doc_tags in tagger.tag_many(documents):
+            for tag in doc_tags:
+                tid = index.get(tag)
+                if tid is None:
+                    tid = index[tag] = len(tag_names)
+                    tag_names.append(tag)
+                ids.append(tid)
+        tags = np.asarray(ids, dtype=np.int32)
+    return TokenizedCorpus(
+        vocab=vocab, words=words, spaces=space, tags=tags, sent_starts=starts, doc_offsets=offsets, lang=lang,
+        tag_names=tag_names, tagger=None if tagger is None else (getattr(tagger, "name", None) or type(tagger).__name__),
+    )  # fmt: skip
 
 
 def augment_stream(
