@@ -12,7 +12,9 @@ augmenter's parameters only, not on the batch it came in or its place there:
   text*, or to the text itself), not across the batch;
 - each text gives at most ``n_per_text`` examples: the first distinct ones of
   ``max(n_iter, n_per_text)`` rounds, fewer only when the text has under two tokens (one
-  sentence, for ``sentence``) or those rounds give no more distinct ones.
+  sentence, for ``sentence``) or those rounds give no more distinct ones. Round ``r`` of a
+  text is drawn from a stream seeded by ``seed`` and the key of (text, ``r``)
+  (:func:`round_keys`), and all rounds of all texts of a batch run in one kernel call.
 
 One exception, stated where it applies: same-POS replacement (``pos``, ``tang``) draws its
 words from the POS table of the corpus it is given, so those words depend on the batch's
@@ -31,10 +33,11 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from ..synthetic import SyntheticSet
+
 if TYPE_CHECKING:
     from ..base import Augmenter, Tagger
     from ..corpus import TokenizedCorpus
-    from ..synthetic import SyntheticSet
 
 
 def text_keys(texts: Sequence[str]) -> np.ndarray:
@@ -92,9 +95,10 @@ class KeyedAugmenter:
         self.keyed = bool(getattr(self.augmenter, "uses_doc_keys", False)) and {"unique", "n_iter"} <= set(defaults)
         self.unique = bool(self.augmenter.params.get("unique", True)) if self.keyed else False
         if self.keyed:
-            # all rounds, no deduplication across the batch: both are done per text in _select
-            rounds = max(int(self.augmenter.params["n_iter"]), n_per_text)
-            self._rounds = make_augmenter(name, **{**params, "unique": False, "n_iter": rounds})
+            # one round over `rounds` copies of each text, each copy keyed by (text, copy): every
+            # candidate of the batch in one kernel call, however small the batch (a spaCy example)
+            self.rounds = max(int(self.augmenter.params["n_iter"]), n_per_text)
+            self._one_round = make_augmenter(name, **{**params, "unique": False, "n_iter": 1})
 
     @property
     def needs_tags(self) -> bool:
@@ -108,7 +112,12 @@ class KeyedAugmenter:
             raise ValueError("KeyedAugmenter.augment needs a corpus with doc_keys")
         if not self.keyed:
             return self._one_by_one(corpus)
-        return self._select(corpus, self._rounds.augment(corpus, None, seed=self.seed))
+        rounds = self.rounds
+        copies = _copies(corpus, rounds)
+        made = self._one_round.augment(copies, None, seed=self.seed)
+        made.rounds = (made.source % rounds).astype(np.int32)  # copy r of a text is its round r
+        made.source = made.source // rounds + corpus.doc_base
+        return self._select(corpus, made)
 
     def _select(self, corpus: "TokenizedCorpus", made: "SyntheticSet") -> "SyntheticSet":
         local = made.source - corpus.doc_base
@@ -135,7 +144,6 @@ class KeyedAugmenter:
     def _one_by_one(self, corpus: "TokenizedCorpus") -> "SyntheticSet":
         """For augmenters that do not honour ``doc_keys``: one call per text, seeded from its key."""
         from .. import _fast
-        from ..synthetic import SyntheticSet
 
         parts = []
         for d in range(corpus.n_docs):
@@ -150,3 +158,31 @@ class KeyedAugmenter:
         out = SyntheticSet.concat(parts)
         out.augmenter, out.params = self.name, dict(self.augmenter.params)
         return out
+
+
+def round_keys(keys: np.ndarray, rounds: int) -> np.ndarray:
+    """``(len(keys) * rounds,)`` uint64: the key of round ``r`` of text ``i`` at ``i * rounds + r``.
+
+    SplitMix64's output function of ``key + (r + 1) * golden ratio``: distinct, well-mixed
+    keys for every (text, round), computed for a whole batch at once.
+    """
+    z = np.repeat(np.asarray(keys, dtype=np.uint64), rounds)
+    z += np.tile(np.arange(1, rounds + 1, dtype=np.uint64), len(keys)) * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _copies(corpus: "TokenizedCorpus", rounds: int) -> "TokenizedCorpus":
+    """``rounds`` copies of every document, copy ``r`` of document ``d`` at ``d * rounds + r`` keyed by
+    :func:`round_keys`; the vocabulary and the POS table are ``corpus``'s (the copies would count every word ``rounds`` times)."""
+    corpus.pos_table()
+    lengths = np.repeat(corpus.doc_lengths(), rounds)
+    starts = np.repeat(corpus.doc_offsets[:-1], rounds)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
+    return dataclasses.replace(
+        corpus, words=corpus.words[gather], spaces=corpus.spaces[gather], tags=corpus.tags[gather],
+        sent_starts=corpus.sent_starts[gather], doc_offsets=offsets, doc_base=0,
+        doc_keys=round_keys(corpus.doc_keys, rounds),  # type: ignore[arg-type]
+    )  # fmt: skip
