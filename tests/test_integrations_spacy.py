@@ -81,7 +81,7 @@ def test_each_entry_takes_its_augmenter_s_parameters_with_its_defaults(name):
     from kdtext.plugins import get_augmenter
 
     signature = inspect.signature(getattr(spacy_augmenters, f"{name}_v1"))
-    own = {k: p.default for k, p in signature.parameters.items() if k not in ("n_per_example", "seed")}
+    own = {k: p.default for k, p in signature.parameters.items() if k not in ("n_per_example", "seed", "tagger")}
     assert own == get_augmenter(name).defaults
     assert signature.parameters["n_per_example"].default == 1 and signature.parameters["seed"].default == 0
 
@@ -156,6 +156,9 @@ def test_the_language_comes_from_nlp_and_pos_draws_words_the_augmenter_has_seen(
         for eg in list(augment(nlp, _example(nlp, text, label)))[1:]:
             assert {t.text for t in eg.reference} <= seen  # same-POS words come from texts already seen
     assert augment._corpus.lang == "en" and augment._corpus.tagger is not None
+    brill = spacy_augmenters.pos_v1(n_per_example=2, tagger="brill")
+    list(brill(nlp, _example(nlp, *TEXTS[0])))
+    assert brill._corpus.tagger.name == "brill"
     with pytest.raises(ConfigError, match="no part-of-speech tagger for language 'sv'"):
         list(spacy_augmenters.pos_v1()(spacy.blank("sv"), _example(spacy.blank("sv"), "en lång och tråkig film", "neg")))
     # tang runs without a tagger: masks and n-grams only

@@ -108,6 +108,14 @@ def test_bad_items_and_arguments_are_one_line_errors():
         augment_stream(TEXTS, "mask", n_per_text=1, lang="xx-nope")
     with pytest.raises(Exception, match="p_mask"):
         augment_stream(TEXTS, "mask", n_per_text=1, p_mask=3)
+    with pytest.raises(Exception, match="unknown tagger 'nope'"):
+        augment_stream(TEXTS, "tang", n_per_text=1, tagger="nope")
+
+
+def test_a_named_tagger_is_used_for_pos_and_tang():
+    engine = TextAugmenter("tang", n_per_text=2, tagger="brill")
+    assert engine.tagger.name == "brill" and engine.corpus(TEXTS[:2]).tagger == "brill"
+    assert TextAugmenter("mask", n_per_text=2, tagger="brill").tagger is None  # mask reads no tags
 
 
 def test_text_keys_are_stable_and_content_based():

@@ -52,19 +52,21 @@ def text_keys(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def tagger_for_augmenter(augmenter: "Augmenter", lang: str) -> "Tagger | None":
+def tagger_for_augmenter(augmenter: "Augmenter", lang: str, tagger: str = "auto") -> "Tagger | None":
     """The POS tagger a corpus for ``augmenter`` needs in ``lang``, as :func:`kdtext.augment.build_corpus` picks it.
 
-    None when the augmenter reads no tags, or reads them if available and ``lang`` has no
-    tagger; an augmenter that requires tags raises :class:`kdtext.errors.ConfigError` there.
+    ``tagger``: ``"auto"`` (the best one installed for ``lang``; see ``kdtext taggers``) or
+    a tagger's name. None when the augmenter reads no tags, or reads them if available and
+    ``lang`` has no tagger; an augmenter that requires tags, or a named tagger that cannot
+    tag ``lang``, raises :class:`kdtext.errors.ConfigError`.
     """
     from ..augment import needs_tags
     from ..tagging import best_tagger, tagger_for
 
     if not needs_tags(augmenter):
         return None
-    if getattr(augmenter, "requires_tags", False) or best_tagger(lang) is not None:
-        return tagger_for(lang)
+    if tagger != "auto" or getattr(augmenter, "requires_tags", False) or best_tagger(lang) is not None:
+        return tagger_for(lang, tagger)
     return None
 
 
