@@ -167,9 +167,10 @@ def test_corpus_of_docs_is_the_corpus_builder_s_corpus(tagged):
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from kdtext.corpus import CorpusBuilder, blank_pipeline
+    from kdtext.augment.corpus import CorpusBuilder
+    from kdtext.augment.tokenizer import blank_pipeline
     from kdtext.integrations.streams import corpus_of_docs
-    from kdtext.tagging import best_tagger, tagger_for
+    from kdtext.augment.tagging import best_tagger, tagger_for
 
     if tagged and best_tagger("en") is None:
         pytest.skip("no English tagger installed")

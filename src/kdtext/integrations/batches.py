@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..synthetic import SyntheticSet
+from ..augment.synthetic import SyntheticSet
 
 if TYPE_CHECKING:
     from ..base import Augmenter, Tagger
-    from ..corpus import TokenizedCorpus
+    from ..augment.corpus import TokenizedCorpus
 
 
 def text_keys(texts: Sequence[str]) -> np.ndarray:
@@ -61,7 +61,7 @@ def tagger_for_augmenter(augmenter: "Augmenter", lang: str, tagger: str = "auto"
     tag ``lang``, raises :class:`kdtext.errors.ConfigError`.
     """
     from ..augment import needs_tags
-    from ..tagging import best_tagger, tagger_for
+    from ..augment.tagging import best_tagger, tagger_for
 
     if not needs_tags(augmenter):
         return None
@@ -75,7 +75,7 @@ class KeyedAugmenter:
 
     ``name`` is any registered augmenter (third-party ones included), ``params`` its
     parameters; they are checked here, once. :meth:`augment` takes a corpus whose
-    ``doc_keys`` are set and returns a :class:`~kdtext.synthetic.SyntheticSet` grouped by
+    ``doc_keys`` are set and returns a :class:`~kdtext.augment.synthetic.SyntheticSet` grouped by
     source document, in document order (each document's examples in the order its rounds
     made them), with ``source`` the documents' global indices.
     """

@@ -65,7 +65,7 @@ __all__ = [
     "tang_v1",
 ]
 
-#: Texts whose POS tags are kept between epochs, at most (as kdtext.corpus.CorpusBuilder keeps them).
+#: Texts whose POS tags are kept between epochs, at most (as kdtext.augment.corpus.CorpusBuilder keeps them).
 TAG_CACHE_SIZE = 200_000
 #: The running POS table is rebuilt when the tokens counted have grown by this factor since its last build.
 TABLE_GROWTH = 1.25
@@ -197,10 +197,11 @@ class _RunningCorpus:
         return out
 
     def corpus_of(self, doc: Any, text_key: int, *, first: bool) -> Any:
-        """A one-document :class:`~kdtext.corpus.TokenizedCorpus` of ``doc`` (its ``doc_keys`` to be set by the caller)."""
+        """A one-document :class:`~kdtext.augment.corpus.TokenizedCorpus` of ``doc`` (its ``doc_keys`` to be set by the caller)."""
         import numpy as np
 
-        from ..corpus import TokenizedCorpus, doc_tokens
+        from ..augment.corpus import TokenizedCorpus
+        from ..augment.tokenizer import doc_tokens
 
         words, spaces, starts, tags = doc_tokens(doc)
         ids = np.asarray(self._ids(words, self.index, self.vocab), dtype=np.int32)
@@ -236,7 +237,7 @@ class _RunningCorpus:
     def _table(self) -> Any:
         import numpy as np
 
-        from ..corpus import PosTable
+        from ..augment.pos_table import PosTable
 
         if self.table is None or self.counted >= TABLE_GROWTH * self.counted_at_build:
             keys = np.fromiter(self.pair_counts.keys(), dtype=np.int64, count=len(self.pair_counts))

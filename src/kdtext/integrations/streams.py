@@ -33,8 +33,8 @@ import numpy as np
 from .batches import KeyedAugmenter, tagger_for_augmenter, text_keys
 
 if TYPE_CHECKING:
-    from ..corpus import TokenizedCorpus
-    from ..synthetic import SyntheticSet
+    from ..augment.corpus import TokenizedCorpus
+    from ..augment.synthetic import SyntheticSet
 
 __all__ = ["AugmentedRows", "TextAugmenter", "augment_stream"]
 
@@ -68,7 +68,7 @@ class TextAugmenter:
         self, augmenter: str = "tang", *, n_per_text: int, seed: int = 0, lang: str = "en", tagger: str = "auto",
         **params: Any,
     ):  # fmt: skip
-        from ..corpus import check_language
+        from ..augment.tokenizer import check_language
 
         check_language(lang)
         self.keyed = KeyedAugmenter(augmenter, n_per_text=n_per_text, seed=seed, **params)
@@ -80,11 +80,12 @@ class TextAugmenter:
     def corpus(self, texts: Sequence[str]) -> "TokenizedCorpus":
         """``texts`` tokenized (and tagged if the augmenter reads tags), each keyed by its content.
 
-        The same corpus as :class:`kdtext.corpus.CorpusBuilder` makes (tests check it), built
+        The same corpus as :class:`kdtext.augment.corpus.CorpusBuilder` makes (tests check it), built
         from spaCy's token arrays instead of token objects, which is several times faster;
         sentences are split only for an augmenter that reads them (``needs_sentences``).
         """
-        from ..corpus import CorpusBuilder, blank_pipeline
+        from ..augment.corpus import CorpusBuilder
+        from ..augment.tokenizer import blank_pipeline
         from ..errors import DataError
 
         for i, text in enumerate(texts):
@@ -123,7 +124,7 @@ class TextAugmenter:
 
 
 def corpus_of_docs(docs: Sequence[Any], lang: str, tagger: Any = None) -> "TokenizedCorpus":
-    """The corpus :class:`kdtext.corpus.CorpusBuilder` makes of spaCy ``Doc``\\s without sentence
+    """The corpus :class:`kdtext.augment.corpus.CorpusBuilder` makes of spaCy ``Doc``\\s without sentence
     boundaries (each document one sentence) or POS annotation, from their token arrays.
 
     Whitespace tokens become a space flag on the token before them in the same document;
@@ -134,7 +135,7 @@ def corpus_of_docs(docs: Sequence[Any], lang: str, tagger: Any = None) -> "Token
     import numpy as np
     from spacy.attrs import IS_SPACE, ORTH, SPACY
 
-    from ..corpus import TokenizedCorpus
+    from ..augment.corpus import TokenizedCorpus
 
     lengths = np.fromiter((len(doc) for doc in docs), dtype=np.int64, count=len(docs))
     table = np.concatenate([doc.to_array([ORTH, SPACY, IS_SPACE]) for doc in docs]) if lengths.sum() else np.zeros((0, 3), np.uint64)
