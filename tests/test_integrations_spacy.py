@@ -195,64 +195,6 @@ def test_augmenter_v1_runs_a_plugin_augmenter_with_its_params(register_plugin):
 
 # -- a real `spacy train` ------------------------------------------------------------------------
 
-CONFIG = """
-[paths]
-train = null
-dev = null
-
-[system]
-seed = 0
-gpu_allocator = null
-
-[nlp]
-lang = "en"
-pipeline = ["textcat"]
-
-[components]
-
-[components.textcat]
-factory = "textcat"
-
-[components.textcat.model]
-@architectures = "spacy.TextCatBOW.v3"
-exclusive_classes = true
-ngram_size = 1
-no_output_layer = false
-
-[corpora]
-
-[corpora.train]
-@readers = "spacy.Corpus.v1"
-path = ${paths.train}
-max_length = 0
-
-[corpora.train.augmenter]
-@augmenters = "kdtext.tang.v1"
-n_per_example = 2
-seed = ${system.seed}
-p_mask = 0.2
-
-[corpora.dev]
-@readers = "spacy.Corpus.v1"
-path = ${paths.dev}
-max_length = 0
-
-[training]
-seed = ${system.seed}
-gpu_allocator = null
-dev_corpus = "corpora.dev"
-train_corpus = "corpora.train"
-max_epochs = -1
-max_steps = 24
-eval_frequency = 1
-
-[training.batcher]
-@batchers = "spacy.batch_by_sequence.v1"
-size = 1
-get_length = null
-"""
-
-
 def test_spacy_train_runs_with_a_kdtext_augmenter_in_its_config(tmp_path: Path):
     from spacy.tokens import DocBin
 
@@ -264,7 +206,13 @@ def test_spacy_train_runs_with_a_kdtext_augmenter_in_its_config(tmp_path: Path):
             doc.cats = {"pos": float(label == "pos"), "neg": float(label == "neg")}
             docs.add(doc)
         docs.to_disk(tmp_path / f"{name}.spacy")
-    (tmp_path / "config.cfg").write_text(CONFIG, encoding="utf-8")
+    from spacy.cli.init_config import init_config
+
+    config = init_config(lang="en", pipeline=["textcat"], optimize="efficiency")  # spaCy's own, a bag of words
+    config["corpora"]["train"]["augmenter"] = {"@augmenters": "kdtext.tang.v1", "n_per_example": 2, "seed": 0, "p_mask": 0.2}
+    config["training"].update({"max_epochs": -1, "max_steps": 24, "eval_frequency": 1})
+    config["training"]["batcher"] = {"@batchers": "spacy.batch_by_sequence.v1", "size": 1, "get_length": None}
+    config.to_disk(tmp_path / "config.cfg")
     result = subprocess.run(
         [sys.executable, "-m", "spacy", "train", "config.cfg", "--output", "out",
          "--paths.train", "train.spacy", "--paths.dev", "dev.spacy"],

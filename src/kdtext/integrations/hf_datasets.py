@@ -58,53 +58,41 @@ def augmenter(
     ``name``: any registered kdtext augmenter (``mask``, ``pos``, ``ngram``, ``sentence``,
     ``tang``, or a plugin's); ``params``: its parameters (``p_mask=0.2``, ...), checked
     here. ``tagger``: the POS tagger for ``pos`` and ``tang`` (``"auto"``: the best one for
-    ``lang``; ``"brill"`` is 5x faster than spaCy's English tagger). ``teacher_ids``: a Hugging Face fast tokenizer; every row then also gets the
-    columns that ``tokenizer(text)`` gives (``input_ids``, ``attention_mask``, and
+    ``lang``; ``"brill"`` is 5x faster than spaCy's English tagger). ``teacher_ids``: a
+    Hugging Face fast tokenizer; every row then also gets the columns that ``tokenizer(text)`` gives (``input_ids``, ``attention_mask``, and
     ``token_type_ids`` where the tokenizer makes them; no padding or truncation), the new
     rows' ids built from kdtext's word arrays without tokenizing their texts
     (:meth:`kdtext.augment.SyntheticSet.teacher_ids`).
     """
-    return DatasetAugmenter(
-        name, n_per_text=n_per_text, seed=seed, lang=lang, tagger=tagger, text_column=text_column,
-        keep_original=keep_original, teacher_ids=teacher_ids, **params,
+    settings = dict(
+        name=name, n_per_text=n_per_text, seed=seed, lang=lang, tagger=tagger, text_column=text_column,
+        keep_original=keep_original, teacher_ids=teacher_ids, params=dict(params),
     )  # fmt: skip
+    return DatasetAugmenter(settings)
 
 
 class DatasetAugmenter:
-    """A picklable ``batch -> batch`` function; build it with :func:`augmenter`."""
+    """A picklable ``batch -> batch`` function, from the settings :func:`augmenter` gathers."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        n_per_text: int,
-        seed: int = 0,
-        lang: str = "en",
-        tagger: str = "auto",
-        text_column: str = "text",
-        keep_original: bool = False,
-        teacher_ids: Any = None,
-        **params: Any,
-    ):
+    def __init__(self, settings: dict[str, Any]):
         from ..errors import ConfigError
 
-        if teacher_ids is not None and not getattr(teacher_ids, "is_fast", False):
+        tokenizer = settings["teacher_ids"]
+        if tokenizer is not None and not getattr(tokenizer, "is_fast", False):
             raise ConfigError("teacher_ids needs a Hugging Face *fast* tokenizer (AutoTokenizer.from_pretrained(..., use_fast=True))")
-        self._settings = dict(
-            name=name, n_per_text=n_per_text, seed=seed, lang=lang, tagger=tagger, text_column=text_column,
-            keep_original=keep_original, teacher_ids=teacher_ids, params=dict(params),
+        self._settings = settings
+        self.text_column = settings["text_column"]
+        self.keep_original = bool(settings["keep_original"])
+        self.tokenizer = tokenizer
+        self.engine = TextAugmenter(
+            settings["name"], n_per_text=settings["n_per_text"], seed=settings["seed"], lang=settings["lang"],
+            tagger=settings["tagger"], **settings["params"],
         )  # fmt: skip
-        self.text_column = text_column
-        self.keep_original = bool(keep_original)
-        self.tokenizer = teacher_ids
-        self.engine = TextAugmenter(name, n_per_text=n_per_text, seed=seed, lang=lang, tagger=tagger, **params)
 
     # Pickled (by datasets' fingerprinting and by num_proc workers) as its settings alone:
     # the spaCy tokenizer and the tagger are rebuilt where it is unpickled.
     def __reduce__(self) -> tuple[Any, ...]:
-        settings = dict(self._settings)
-        params = settings.pop("params")
-        return (_rebuild, (settings, params))
+        return (DatasetAugmenter, (self._settings,))
 
     def __repr__(self) -> str:
         s = self._settings
@@ -149,10 +137,6 @@ class DatasetAugmenter:
         if "token_type_ids" in names:
             columns["token_type_ids"] = [[0] * len(r) for r in ids]
         return columns
-
-
-def _rebuild(settings: dict[str, Any], params: dict[str, Any]) -> DatasetAugmenter:
-    return DatasetAugmenter(**settings, **params)
 
 
 def _as_list(values: Any) -> list[Any]:

@@ -167,7 +167,7 @@ class _RunningCorpus:
     """
 
     def __init__(self, lang: str, keyed: Any, tagger: str = "auto"):
-        from .batches import tagger_for_augmenter
+        from .batches import string_ids, tagger_for_augmenter
 
         self.lang = lang
         self.tagger = tagger_for_augmenter(keyed.augmenter, lang, tagger)
@@ -179,22 +179,11 @@ class _RunningCorpus:
         self.tag_cache: Dict[int, Any] = {}
         mask_token = keyed.augmenter.params.get("mask_token")
         if isinstance(mask_token, str):
-            self._ids([mask_token], self.index, self.vocab)  # in the vocabulary from the start: no copy per call
+            string_ids([mask_token], self.index, self.vocab)  # in the vocabulary from the start: no copy per call
         self.pair_counts: Dict[int, int] = {}  # (tag << 32) | word -> tokens counted
         self.counted = 0
         self.counted_at_build = 0
         self.table: Any = None
-
-    @staticmethod
-    def _ids(strings: List[str], index: Dict[str, int], names: List[str]) -> List[int]:
-        out = []
-        for s in strings:
-            i = index.get(s)
-            if i is None:
-                i = index[s] = len(names)
-                names.append(s)
-            out.append(i)
-        return out
 
     def corpus_of(self, doc: Any, text_key: int, *, first: bool) -> Any:
         """A one-document :class:`~kdtext.augment.corpus.TokenizedCorpus` of ``doc`` (its ``doc_keys`` to be set by the caller)."""
@@ -202,9 +191,10 @@ class _RunningCorpus:
 
         from ..augment.corpus import TokenizedCorpus
         from ..augment.tokenizer import doc_tokens
+        from .batches import string_ids
 
         words, spaces, starts, tags = doc_tokens(doc)
-        ids = np.asarray(self._ids(words, self.index, self.vocab), dtype=np.int32)
+        ids = np.asarray(string_ids(words, self.index, self.vocab), dtype=np.int32)
         tag_ids = np.zeros(len(words), dtype=np.int32)
         if self.reads_tags and words:
             if tags is None and self.tagger is not None:
@@ -214,7 +204,7 @@ class _RunningCorpus:
                     if len(self.tag_cache) < TAG_CACHE_SIZE:
                         self.tag_cache[text_key] = tags
             if tags is not None:
-                tag_ids = np.asarray(self._ids(tags, self.tag_index, self.tag_names), dtype=np.int32)
+                tag_ids = np.asarray(string_ids(tags, self.tag_index, self.tag_names), dtype=np.int32)
                 if first:
                     self._count(ids, tag_ids)
         n = len(words)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .batches import KeyedAugmenter, tagger_for_augmenter, text_keys
+from .batches import KeyedAugmenter, string_ids, tagger_for_augmenter, text_keys
 
 if TYPE_CHECKING:
     from ..augment.corpus import TokenizedCorpus
@@ -168,15 +168,8 @@ def corpus_of_docs(docs: Sequence[Any], lang: str, tagger: Any = None) -> "Token
         flat = words.tolist()
         bounds = offsets.tolist()
         documents = [[vocab[w] for w in flat[bounds[d] : bounds[d + 1]]] for d in range(len(docs))]
-        ids: list[int] = []
-        for doc_tags in tagger.tag_many(documents):
-            for tag in doc_tags:
-                tid = index.get(tag)
-                if tid is None:
-                    tid = index[tag] = len(tag_names)
-                    tag_names.append(tag)
-                ids.append(tid)
-        tags = np.asarray(ids, dtype=np.int32)
+        ids = [string_ids(doc_tags, index, tag_names) for doc_tags in tagger.tag_many(documents)]
+        tags = np.asarray([tid for doc_ids in ids for tid in doc_ids], dtype=np.int32)
     return TokenizedCorpus(
         vocab=vocab, words=words, spaces=space, tags=tags, sent_starts=starts, doc_offsets=offsets, lang=lang,
         tag_names=tag_names, tagger=None if tagger is None else (getattr(tagger, "name", None) or type(tagger).__name__),
