@@ -132,7 +132,6 @@ def corpus_of_docs(docs: Sequence[Any], lang: str, tagger: Any = None) -> "Token
     tags each document. For the integrations' hot path: ``doc.to_array`` instead of a
     Python loop over token objects.
     """
-    import numpy as np
     from spacy.attrs import IS_SPACE, ORTH, SPACY
 
     from ..augment.corpus import TokenizedCorpus
