@@ -11,7 +11,7 @@ Any other student becomes a plain Python package holding the saved folder, built
 same way. If the student declares how to run without kdtext (``Student.runtime_module``
 and ``Student.runtime_requires``), the package holds a copy of that module's source, its
 ``load()`` returns a small classifier over it, and it requires ``runtime_requires`` and
-nothing else: an 80 kB scikit-learn model needs no kdtext and no PyTorch in production.
+nothing else: a small scikit-learn model needs no kdtext and no PyTorch in production.
 Otherwise ``load()`` returns the student through :func:`kdtext.students.load_student`, and
 the package requires kdtext and the plugin's distribution.
 """
