@@ -238,27 +238,33 @@ def vectors_file(run: Path, dims: int) -> Path:
 # -- training variants ---------------------------------------------------------------------------
 
 #: name -> settings. ``student`` and ``params`` as for ``kdtext train-student``; ``vectors``: teacher
-#: word-vector dimensions (0: none); ``n_synthetic``: the first N synthetic examples (None: all);
+#: word-vector dimensions (0: none); ``n_synthetic``: the first N synthetic examples (None: all; the
+#: command line's ``--n-synthetic`` overrides it, and the table names the size);
 #: ``pool``: add the labelled unlabelled pool; ``rep``: the representation loss, ``{"weight", "dims",
 #: "source": "reps" (mean last hidden state) or "cls" (first-token state)}``; ``gold_only``: the baseline.
 DEFAULT = {"student": "spacy-fast", "params": {}, "vectors": 64, "n_synthetic": 60000, "pool": True, "rep": None, "gold_only": False}
 VARIANTS: dict[str, dict[str, Any]] = {
     "baseline (gold only)": {"gold_only": True, "vectors": 0},
-    "spacy-fast, 60k + pool": {},
-    "spacy-fast, 20k + pool": {"n_synthetic": 20000},
-    "spacy-fast, 200k + pool": {"n_synthetic": None},
-    "spacy-cnn, 60k + pool": {"student": "spacy-cnn"},
-    "spacy-fast, 60k + pool, rep 1.0 x 128": {"rep": {"weight": 1.0, "dims": 128, "source": "reps"}},
-    "spacy-fast, 60k + pool, rep 0.3 x 128": {"rep": {"weight": 0.3, "dims": 128, "source": "reps"}},
-    "spacy-fast, 60k + pool, rep 3.0 x 128": {"rep": {"weight": 3.0, "dims": 128, "source": "reps"}},
-    "spacy-fast, 60k + pool, rep 1.0 x 32": {"rep": {"weight": 1.0, "dims": 32, "source": "reps"}},
-    "spacy-fast, 60k + pool, cls 1.0 x 128": {"rep": {"weight": 1.0, "dims": 128, "source": "cls"}},
-    "spacy-fast, 60k + pool, logit loss": {"params": {"loss": "logits"}},
-    "spacy-fast, 60k + pool, 256-d vectors": {"vectors": 256},
-    "spacy-fast, 60k + pool, attention head": {"params": {"pooling": "attention"}},
-    "spacy-fast, 60k + pool, BiLSTM encoder": {"params": {"encoder": "lstm"}},
-    "spacy-fast, 60k + pool, window + BiLSTM": {"params": {"encoder": "window+lstm"}},
-    "spacy-fast, 60k + pool, BiLSTM, rep 1.0 x 128": {"params": {"encoder": "lstm"}, "rep": {"weight": 1.0, "dims": 128, "source": "reps"}},
+    "spacy-fast": {},
+    "spacy-cnn": {"student": "spacy-cnn"},
+    "spacy-fast, rep 1.0 x 128": {"rep": {"weight": 1.0, "dims": 128, "source": "reps"}},
+    "spacy-fast, rep 0.3 x 128": {"rep": {"weight": 0.3, "dims": 128, "source": "reps"}},
+    "spacy-fast, rep 3.0 x 128": {"rep": {"weight": 3.0, "dims": 128, "source": "reps"}},
+    "spacy-fast, rep 1.0 x 32": {"rep": {"weight": 1.0, "dims": 32, "source": "reps"}},
+    "spacy-fast, rep 10 x 128": {"rep": {"weight": 10.0, "dims": 128, "source": "reps"}},
+    "spacy-fast, rep 30 x 128": {"rep": {"weight": 30.0, "dims": 128, "source": "reps"}},
+    "spacy-fast, rep 100 x 128": {"rep": {"weight": 100.0, "dims": 128, "source": "reps"}},
+    "spacy-fast width 96": {"params": {"width": 96}},
+    "spacy-fast, random output init": {"params": {"random_output_init": True}},
+    "spacy-fast, reduce head": {"params": {"pooling": "reduce"}},
+    "spacy-fast width 96, rep 10 x 128": {"params": {"width": 96}, "rep": {"weight": 10.0, "dims": 128, "source": "reps"}},
+    "spacy-fast, cls 1.0 x 128": {"rep": {"weight": 1.0, "dims": 128, "source": "cls"}},
+    "spacy-fast, logit loss": {"params": {"loss": "logits"}},
+    "spacy-fast, 256-d vectors": {"vectors": 256},
+    "spacy-fast, attention head": {"params": {"pooling": "attention"}},
+    "spacy-fast, BiLSTM encoder": {"params": {"encoder": "lstm"}},
+    "spacy-fast, window + BiLSTM": {"params": {"encoder": "window+lstm"}},
+    "spacy-fast, BiLSTM, rep 1.0 x 128": {"params": {"encoder": "lstm"}, "rep": {"weight": 1.0, "dims": 128, "source": "reps"}},
 }
 
 
@@ -322,8 +328,8 @@ class Bench:
         return self._targets[key]
 
 
-def train_variant(bench: Bench, name: str, seed: int) -> dict[str, Any]:
-    """Train one variant with one seed; dev and test figures."""
+def train_variant(bench: Bench, name: str, seed: int, n_synthetic: int | None = 0, save: Path | None = None) -> dict[str, Any]:
+    """Train one variant with one seed; dev and test figures. ``n_synthetic`` (not 0) overrides the variant's."""
     from spacy.util import fix_random_seed
 
     from kdtext.metrics import classification_metrics
@@ -331,6 +337,8 @@ def train_variant(bench: Bench, name: str, seed: int) -> dict[str, Any]:
     from kdtext.default_plugins.spacy.training import TrainingSettings, make_docs, make_examples, train_textcat
 
     v = variant(name)
+    if n_synthetic != 0:
+        v["n_synthetic"] = n_synthetic
     params = {**v["params"], "progress": False}
     if v["vectors"]:
         params["vectors"] = str(vectors_file(bench.run, v["vectors"]))
@@ -365,32 +373,52 @@ def train_variant(bench: Bench, name: str, seed: int) -> dict[str, Any]:
     if hook is not None:
         hook.remove()
     student.nlp, student.label_space = nlp, bench.space
+    if save is not None:
+        from kdtext.students import save_student
+
+        save_student(student, save, name=v["student"])
     row: dict[str, Any] = {"variant": name, "seed": seed, "settings": v, "train_seconds": round(seconds, 1), "steps": result.steps,
                            "best_step": result.best_step, "n_transfer": 0 if transfer is None else len(transfer)}  # fmt: skip
     if hook is not None:
         row["representation_loss"] = [point.get("representation_loss") for point in result.curve]
     for split, data in (("dev", bench.dev), ("test", bench.test)):
-        m = classification_metrics(data.targets, student.predict_dataset(data), labels)
+        predicted = student.predict_dataset(data)
+        m = classification_metrics(data.targets, predicted, labels)
         row[f"{split}_accuracy"], row[f"{split}_macro_f1"] = m["accuracy"], m["macro_f1"]
+        # how far the student follows the teacher: on held-out texts, and on texts it trained on
+        row[f"{split}_agreement"] = float((predicted.argmax(1) == bench.probs[bench.rows[split]].argmax(1)).mean())
+    if transfer is not None:
+        sample = np.random.default_rng(0).choice(len(transfer), min(5000, len(transfer)), replace=False)
+        seen = transfer.subset(sample)
+        row["transfer_agreement"] = float((student.predict_dataset(seen).argmax(1) == seen.targets.argmax(1)).mean())
     return row
 
 
-def train(run: Path, names: list[str], seeds: list[int]) -> None:
+def _key(row: dict[str, Any]) -> str:
+    """A result's row in the table: the variant, and its synthetic set size when that was overridden."""
+    n = row.get("n_synthetic_override")
+    return row["variant"] if n is None or VARIANTS.get(row["variant"], {}).get("gold_only") else f"{row['variant']} @ {'all' if n < 0 else f'{n // 1000}k'} synthetic"
+
+
+def train(run: Path, names: list[str], seeds: list[int], n_synthetic: int | None = None, save: bool = False) -> None:
     results = run / "bench" / "results.jsonl"
     done = set()
     if results.exists():
-        done = {(r["variant"], r["seed"]) for r in map(json.loads, results.read_text().splitlines()) if r}
+        done = {(_key(r), r["seed"]) for r in map(json.loads, results.read_text().splitlines()) if r}
     bench = None
     for name in names:
         variant(name)
         for seed in seeds:
-            if (name, seed) in done:
+            key = _key({"variant": name, "n_synthetic_override": n_synthetic})
+            if (key, seed) in done:
                 continue
             bench = bench or Bench(run)
-            row = train_variant(bench, name, seed)
+            row = train_variant(bench, name, seed, 0 if n_synthetic is None else (None if n_synthetic < 0 else n_synthetic),
+                                save=run / "bench" / "models" / f"{key}-seed{seed}".replace(" ", "_").replace(",", "") if save else None)  # fmt: skip
+            row["n_synthetic_override"] = n_synthetic
             with results.open("a") as handle:
                 handle.write(json.dumps(row) + "\n")
-            print(f"{name} seed {seed}: dev {row['dev_accuracy']:.4f} test {row['test_accuracy']:.4f} "
+            print(f"{key} seed {seed}: dev {row['dev_accuracy']:.4f} test {row['test_accuracy']:.4f} "
                   f"({row['train_seconds']:.0f} s, {row['steps']} steps)", file=sys.stderr)  # fmt: skip
     table(run)
 
@@ -409,7 +437,7 @@ def table(run: Path) -> None:
     teacher = float((probs[start : start + sizes["test"]].argmax(1) == test.targets.argmax(1)).mean())
     by: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        by.setdefault(r["variant"], []).append(r)
+        by.setdefault(_key(r), []).append(r)
     base = by.get("baseline (gold only)")
     base_acc = float(np.mean([r["test_accuracy"] for r in base])) if base else None
 
@@ -417,13 +445,16 @@ def table(run: Path) -> None:
         return f"{np.mean(values):.4f} ± {np.std(values, ddof=1) if len(values) > 1 else 0:.4f}"
 
     print(f"teacher test accuracy {teacher:.4f}; n = seeds per row")
-    print("| variant | n | dev acc | test acc | test macro-F1 | gap recovered | train s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| variant | n | dev acc | test acc | test macro-F1 | gap recovered | agrees with teacher: dev / transfer | train s |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, rs in by.items():
         test_mean = float(np.mean([r["test_accuracy"] for r in rs]))
         gap = f"{(test_mean - base_acc) / (teacher - base_acc):.0%}" if base_acc is not None and name != "baseline (gold only)" else "-"
+        agree = [r for r in rs if "dev_agreement" in r]
+        agreement = (f"{np.mean([r['dev_agreement'] for r in agree]):.3f} / {np.mean([r.get('transfer_agreement', np.nan) for r in agree]):.3f}"
+                     if agree else "-")  # fmt: skip
         print(f"| {name} | {len(rs)} | {ms([r['dev_accuracy'] for r in rs])} | {ms([r['test_accuracy'] for r in rs])} | "
-              f"{ms([r['test_macro_f1'] for r in rs])} | {gap} | {np.mean([r['train_seconds'] for r in rs]):.0f} |")  # fmt: skip
+              f"{ms([r['test_macro_f1'] for r in rs])} | {gap} | {agreement} | {np.mean([r['train_seconds'] for r in rs]):.0f} |")  # fmt: skip
 
 
 def main() -> None:
@@ -436,13 +467,15 @@ def main() -> None:
     t.add_argument("run", type=Path)
     t.add_argument("--only", nargs="+", required=True, metavar="VARIANT")
     t.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    t.add_argument("--n-synthetic", type=int, help="train every variant on the first N synthetic examples (-1: all)")
+    t.add_argument("--save", action="store_true", help="keep each trained student under RUN/bench/models/")
     sub.add_parser("table", help="the table of every variant trained so far").add_argument("run", type=Path)
     sub.add_parser("list", help="the known variants")
     args = parser.parse_args()
     if args.command == "build":
         build(args.run, args.threads)
     elif args.command == "train":
-        train(args.run, args.only, args.seeds)
+        train(args.run, args.only, args.seeds, args.n_synthetic, args.save)
     elif args.command == "table":
         table(args.run)
     else:
