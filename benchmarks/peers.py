@@ -24,6 +24,14 @@ transformers < 5.4, so install them in a virtual environment that sees kdtext:
     .venv-peers/bin/python benchmarks/peers.py runs/demo
 
 Results go to RUN/peers.json and a table on stdout.
+
+With ``--bench`` the transfer set is the one ``benchmarks/student_bench.py build RUN`` labelled
+(the first ``--n-synthetic`` synthetic examples + the pool, as the bench's variants train on),
+and kdtext's students are the ones given with ``--students`` (folders that ``student_bench.py
+train --save`` wrote), in place of the run's baseline and distilled stages:
+
+    .venv-peers/bin/python benchmarks/peers.py runs/bench-mpnet --bench --n-synthetic 60000 \
+        --students runs/bench-mpnet/bench/models/spacy-fast-seed0 --teacher-base assets/all-mpnet-base-v2
 """
 
 from __future__ import annotations
@@ -99,6 +107,9 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--skip", nargs="*", default=[], choices=["model2vec", "fasttext", "tfidf"])
     parser.add_argument("--teacher-base", help="Model folder model2vec distils from (default: the run's teacher base model).")
+    parser.add_argument("--bench", action="store_true", help="Use the transfer set of the run's student bench (see above).")
+    parser.add_argument("--n-synthetic", type=int, default=60000, help="With --bench: synthetic examples in the transfer set.")
+    parser.add_argument("--students", nargs="*", default=[], type=Path, help="With --bench: saved kdtext students to compare.")
     args = parser.parse_args()
 
     import torch
@@ -108,33 +119,44 @@ def main() -> None:
     from kdtext.students import load_student
 
     run = args.run_dir
-    config = json.loads((run / "config.json").read_text())
     train, dev, test = (split_of(run, name) for name in ("train", "dev", "test"))
     if train.label_space.multilabel:
         sys.exit("peers.py compares single-label classifiers only")
     names = list(train.label_space.labels)
-    transfer = concat(*load_transfer(run, config["lang"]))
+    if args.bench:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from student_bench import Bench
+
+        lang = "en"
+        transfer = Bench(run).transfer(args.n_synthetic, pool=True)[0]
+        students = [(f"kdtext {load_student(path).name} ({path.name})", "transfer", path) for path in args.students]
+    else:
+        lang = json.loads((run / "config.json").read_text())["lang"]
+        transfer = concat(*load_transfer(run, lang))
+        students = [(f"kdtext {stage} ({load_student(run / stage / 'model').name})", "gold" if stage == "baseline" else "transfer",
+                     run / stage / "model") for stage in ("baseline", "distilled")]  # fmt: skip
     gold_y, dev_y, test_y = train.targets.argmax(1), dev.targets.argmax(1), test.targets.argmax(1)
     speed_texts = (test.texts * (1 + 10000 // len(test.texts)))[:10000]
     rows: list[dict[str, Any]] = []
 
     def record(model: str, data: str, predict: Callable[[list[str]], np.ndarray], size: int) -> None:
-        accuracy = float(np.mean(predict(test.texts) == test_y))
-        rows.append({"model": model, "trained on": data, "test_accuracy": accuracy,
+        predicted = predict(test.texts)
+        accuracy = float(np.mean(predicted == test_y))
+        f1 = [2 * np.sum((predicted == k) & (test_y == k)) / max(np.sum(predicted == k) + np.sum(test_y == k), 1) for k in range(len(names))]
+        rows.append({"model": model, "trained on": data, "test_accuracy": accuracy, "test_macro_f1": float(np.mean(f1)),
                      "docs_per_second": timed_docs_per_second(predict, speed_texts), "size_bytes": size})  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
 
     import spacy
 
-    tokenizer = spacy.blank(config["lang"]).tokenizer
-    rows.append({"model": f"spaCy tokenizer alone (spacy.blank({config['lang']!r}), the speed yardstick)", "trained on": "-",
-                 "test_accuracy": None, "size_bytes": None,
+    tokenizer = spacy.blank(lang).tokenizer
+    rows.append({"model": f"spaCy tokenizer alone (spacy.blank({lang!r}), the speed yardstick)", "trained on": "-",
+                 "test_accuracy": None, "test_macro_f1": None, "size_bytes": None,
                  "docs_per_second": timed_docs_per_second(lambda texts: list(tokenizer.pipe(texts, batch_size=1000)), speed_texts)})  # fmt: skip
     print(json.dumps(rows[-1]), flush=True)
-    for stage in ("baseline", "distilled"):
-        student = load_student(run / stage / "model")
-        record(f"kdtext {stage} ({student.name})", "gold" if stage == "baseline" else "transfer",
-               lambda texts, s=student: s.predict_proba(texts).argmax(1), folder_size(run / stage / "model"))  # fmt: skip
+    for label, data, path in students:
+        student = load_student(path)
+        record(label, data, lambda texts, s=student: s.predict_proba(texts).argmax(1), folder_size(path))
 
     transfer_argmax = transfer.targets.argmax(1)
     all_texts = train.texts + transfer.texts
@@ -173,12 +195,12 @@ def main() -> None:
                 size = folder_size(Path(tmp))
             record("model2vec (256-d, from the teacher's base) + its classifier", data, predict, size)
 
-    (run / "peers.json").write_text(json.dumps(rows, indent=2))
+    (run / ("peers-bench.json" if args.bench else "peers.json")).write_text(json.dumps(rows, indent=2))
     yardstick = rows[0]["docs_per_second"]
-    print("\n| model | trained on | test acc | docs/s (1 thread) | % of tokenizer | size |")
-    print("|---|---|---|---|---|---|")
+    print("\n| model | trained on | test acc | test macro-F1 | docs/s (1 thread) | % of tokenizer | size |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
-        accuracy = "-" if row["test_accuracy"] is None else f"{row['test_accuracy']:.4f}"
+        accuracy = "- | -" if row["test_accuracy"] is None else f"{row['test_accuracy']:.4f} | {row['test_macro_f1']:.4f}"
         size = "-" if row["size_bytes"] is None else f"{row['size_bytes'] / 1e6:.1f} MB"
         share = f"{100 * row['docs_per_second'] / yardstick:.0f}%"
         print(f"| {row['model']} | {row['trained on']} | {accuracy} | {row['docs_per_second']:,.0f} | {share} | {size} |")
