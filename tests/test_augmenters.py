@@ -14,6 +14,7 @@ from kdtext import _fast, plugins
 from kdtext._fast import _py
 from kdtext.augment import SyntheticSet, augment, augment_corpus
 from kdtext.augment.corpus import TokenizedCorpus
+from kdtext.augment.teacher_ids import id_agreement, teacher_ids
 from kdtext.default_plugins import augmenters as builtin
 from kdtext.errors import ConfigError, UnknownPluginError
 
@@ -276,10 +277,10 @@ def test_teacher_ids_agree_with_a_tiny_wordpiece_tokenizer(corpus, pre_tokenizer
     tokenizer = tiny_tokenizer(generated_sentences(500, seed=1), pre_tokenizer)
     synthetic = augment_corpus(corpus, "tang", n=10_000, seed=0)
     assert len(synthetic) == 10_000
-    agreement = synthetic.id_agreement(tokenizer, sample=10_000)
+    agreement = id_agreement(synthetic, tokenizer, sample=10_000)
     assert agreement.n == 10_000
     assert agreement.rate >= 0.99, agreement.mismatches
-    ids = synthetic.teacher_ids(tokenizer)
+    ids = teacher_ids(synthetic, tokenizer)
     assert ids[0] == tokenizer(synthetic.text(0))["input_ids"]
     batch, mask = ids.padded(np.arange(8), max_length=12)
     expected = tokenizer(synthetic.texts()[:8], padding=True, truncation=True, max_length=12)
@@ -313,5 +314,5 @@ def test_teacher_ids_agree_with_the_minilm_tokenizer():
     tokenizer = minilm_tokenizer()
     real = TokenizedCorpus.from_texts(rotten_tomatoes(1500), lang="en", tagger="brill")
     synthetic = augment_corpus(real, "tang", n=10_000, seed=0, mask_token=tokenizer.mask_token)
-    agreement = synthetic.id_agreement(tokenizer, sample=10_000)
+    agreement = id_agreement(synthetic, tokenizer, sample=10_000)
     assert agreement.n == 10_000 and agreement.rate >= 0.99, agreement.mismatches

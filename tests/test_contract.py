@@ -82,7 +82,7 @@ def test_only_augmenters_that_read_tags_make_the_run_tag_the_corpus(augmenters, 
 def test_base_classes_declare_the_optional_capabilities_with_defaults():
     assert kdtext.Augmenter.requires_tags is False and kdtext.Augmenter.shardable is False
     assert kdtext.Teacher.trainable is True and kdtext.Teacher.run_unsupported == ""
-    assert kdtext.Teacher.label is None and kdtext.Teacher.tokenizer is None
+    assert kdtext.Teacher.label is None
     assert kdtext.Student.is_spacy_pipeline is False
     from kdtext.default_plugins.augmenters import MaskAugmenter
 
@@ -132,6 +132,21 @@ def test_from_config_passes_model_and_seed_only_to_teachers_that_declare_them():
 
     teacher = BertTeacher.from_config(model="m", seed=4, epochs=1)
     assert teacher.params["model"] == "m" and teacher.params["seed"] == 4 and teacher.params["epochs"] == 1
+
+
+def test_the_teacher_contract_gives_its_optional_methods_defaults():
+    """What the recipe asks of any teacher (input ids, word vectors, device) has a default a plugin can keep."""
+    plain = SeedlessTeacher()
+    assert plain.input_ids(object()) is None and plain.vocabulary() == [] and plain.word_vectors(["good"]) is None
+    assert plain.device() == "cpu"  # no `device` parameter: a Ray worker gets no GPU
+
+    class DeviceTeacher(SeedlessTeacher):
+        defaults = {"device": "auto"}
+
+    assert DeviceTeacher().device() == "auto" and DeviceTeacher(device="cuda:1").device() == "cuda:1"
+    from kdtext.default_plugins.bert.teacher import BertTeacher
+
+    assert BertTeacher(device="cpu").device() == "cpu" and BertTeacher().device() == "auto"
 
 
 def test_file_teacher_is_refused_by_run_before_any_work(files, tmp_path):

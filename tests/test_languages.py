@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kdtext.augment import SyntheticSet, augment_corpus, emission_problem
+from kdtext.augment import SyntheticSet, augment_corpus
+from kdtext.augment import teacher_ids as emission
+from kdtext.augment.teacher_ids import emission_problem, id_agreement, teacher_ids
 from kdtext.augment.corpus import TokenizedCorpus
 from kdtext.data import Dataset
 from kdtext.default_plugins.taggers import best_tagger
@@ -311,25 +313,23 @@ def test_teacher_ids_agree_for_each_tokenizer_family(corpora, family):
     assert emission_problem(tokenizer) is None  # the fast, direct path
     n = agree = 0
     for synthetic in synthetic_sets(corpora, tokenizer.mask_token):
-        result = synthetic.id_agreement(tokenizer)
+        result = id_agreement(synthetic, tokenizer)
         n, agree = n + result.n, agree + result.agree
         assert result.rate >= 0.99, (family, result.mismatches)
     print(f"\nteacher-id agreement, {family}: {agree:,}/{n:,} examples identical ({100 * agree / n:.2f}%)")
     assert n > 1500 and agree / n >= 0.99
     sample = synthetic_sets(corpora, tokenizer.mask_token)[-1]  # tang: masks glued to elisions and marks
-    assert sample.teacher_ids(tokenizer).tolist() == [list(ids) for ids in tokenizer(sample.texts())["input_ids"]]
+    assert teacher_ids(sample, tokenizer).tolist() == [list(ids) for ids in tokenizer(sample.texts())["input_ids"]]
 
 
 def test_a_family_the_emitter_cannot_handle_is_retokenized_with_one_warning(corpora):
-    from kdtext import augment as augment_module
-
     tokenizer = unigram_tokenizer(training_texts(), split=False)  # SentencePiece without cutting at spaces
     reason = emission_problem(tokenizer)
     assert reason is not None and "Metaspace(split=False)" in reason
     sets = synthetic_sets(corpora, tokenizer.mask_token)[:10]
-    augment_module._warned.clear()
+    emission._warned.clear()
     with pytest.warns(UserWarning, match="re-tokenizing") as caught:
-        results = [s.id_agreement(tokenizer) for s in sets]
+        results = [id_agreement(s, tokenizer) for s in sets]
     assert sum("re-tokenizing" in str(w.message) for w in caught) == 1
     assert all(r.rate == 1.0 for r in results)
 

@@ -26,10 +26,15 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Se
 import numpy as np
 
 if TYPE_CHECKING:
-    from .augment import SyntheticSet
     from .augment.corpus import TokenizedCorpus
+    from .augment.synthetic import SyntheticSet
     from .data import Dataset
     from .labels import LabelSpace
+
+
+#: Where :meth:`Teacher.word_vectors` may take a word's vector from: the finetuned teacher
+#: reading the word alone, or its input embedding table.
+WORD_VECTOR_SOURCES = ("encoder", "embeddings")
 
 
 def directory_size(path: str | os.PathLike) -> int:
@@ -108,18 +113,37 @@ class Teacher(Plugin, ABC):
     ============================  ===============================================================
 
     **Optional capabilities** (class attributes and methods with defaults here):
-    ``trainable`` (True: ``fit`` learns from the gold data; False: it only adopts the
-    label space, and the report says the teacher was not finetuned); ``run_unsupported``
-    (a one-line reason why ``kdtext run`` cannot use this teacher, "" if it can: ``run``
-    refuses it before any work); ``mask_token``; ``predict_logits``; ``fingerprint``
-    (a string that changes whenever the outputs could, for label caches); ``size_bytes``;
-    ``label`` (None, or a batch labeller ``label(texts=None, ids=None, *, cache_dir=None,
-    device=None, batch_tokens=None, quantize=None, progress=True)`` returning an object
-    with ``probs``, ``n_truncated`` and ``n_cached``, as :class:`kdtext.labelling.LabelResult`:
-    when set, ``kdtext run`` and ``kdtext label`` call it instead of ``predict_proba``,
-    with a label cache); ``tokenizer`` and ``model`` (a Hugging Face fast tokenizer and
-    model, where the teacher has them: synthetic examples are then labelled from
-    pre-computed input ids, and the distilled student can get the teacher's word vectors).
+
+    ============================  ===============================================================
+    ``trainable``                 True: ``fit`` learns from the gold data; False: it only adopts
+                                  the label space, and the report says it was not finetuned
+    ``run_unsupported``           a one-line reason why ``kdtext run`` cannot use this teacher
+                                  ("" if it can): ``run`` refuses it before any work
+    ``label``                     None, or a batch labeller ``label(texts=None, ids=None, *,
+                                  cache_dir=None, device=None, batch_tokens=None, quantize=None,
+                                  progress=True, ...)`` returning an object with ``probs``,
+                                  ``n_truncated`` and ``n_cached``, as
+                                  :class:`kdtext.labelling.LabelResult`: when set, ``kdtext run``
+                                  and ``kdtext label`` call it (with a label cache) instead of
+                                  ``predict_proba``; it is given only the options a run sets
+    ``input_ids(synthetic)``      the teacher's input ids of every example of a synthetic set,
+                                  made from its word arrays without tokenizing its texts; ``run``
+                                  then labels them with ``label(ids=...)``. Default None: the
+                                  texts are labelled
+    ``vocabulary()``              whole words the teacher knows; the distilled student gets word
+                                  vectors for them too. Default: none
+    ``word_vectors(words, *,      ``(words kept, float (n, dims) vectors)`` for the distilled
+    source, device, progress)``   student (``source`` is one of :data:`WORD_VECTOR_SOURCES`;
+                                  kdtext reduces them with PCA); default None: no vectors
+    ``device()``                  where the teacher computes: ``"cpu"``, ``"cuda"``,
+                                  ``"cuda:N"`` or ``"auto"``; ``--engine ray`` gives each worker
+                                  a GPU unless it is ``"cpu"``. Default: the ``device``
+                                  parameter where ``"device"`` is in ``defaults``, else ``"cpu"``
+    ``mask_token``                the token the teacher reads as "a word is hidden here" (None)
+    ``predict_logits(texts)``     raw scores before softmax/sigmoid (default: NotImplementedError)
+    ``fingerprint()``             a string that changes whenever the outputs could (label caches)
+    ``size_bytes()``              bytes on disk of the saved teacher (None: unknown)
+    ============================  ===============================================================
     """
 
     kind: ClassVar[str] = "teacher"
@@ -129,9 +153,6 @@ class Teacher(Plugin, ABC):
     run_unsupported: ClassVar[str] = ""
     #: Optional batch labeller with a cache (see the class docstring); None: ``predict_proba``.
     label: Callable[..., Any] | None = None
-    #: A Hugging Face tokenizer and model, where the teacher has them.
-    tokenizer: Any = None
-    model: Any = None
     label_space: "LabelSpace | None" = None
 
     @classmethod
@@ -210,6 +231,50 @@ class Teacher(Plugin, ABC):
 
     def size_bytes(self) -> int | None:
         """Bytes on disk of the saved teacher, where known."""
+        return None
+
+    def device(self) -> str:
+        """Where the teacher computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when available).
+
+        ``--engine ray`` gives each labelling worker a GPU unless this is ``"cpu"`` (or the
+        run says ``--device cpu``). Default: the ``device`` parameter where ``"device"`` is
+        in ``defaults``, else ``"cpu"``.
+        """
+        if "device" in type(self).defaults:
+            return str(self.params.get("device") or "auto")
+        return "cpu"
+
+    def input_ids(self, synthetic: "SyntheticSet") -> "Sequence[Sequence[int] | np.ndarray] | None":
+        """The teacher's input ids of every example of ``synthetic``, in order, made from its
+        word arrays without tokenizing its texts (``label(ids=...)`` labels them).
+
+        Default None: kdtext labels the texts. A teacher offers this only with ``label``.
+        """
+        return None
+
+    def vocabulary(self) -> list[str]:
+        """Whole words the teacher knows (the built-in teacher: its tokenizer's); the distilled
+        student gets word vectors for them too, so words that no text of the run has still
+        have one. Default: none."""
+        return []
+
+    def word_vectors(
+        self,
+        words: Sequence[str],
+        *,
+        source: str = "encoder",
+        device: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> "tuple[list[str], np.ndarray] | None":
+        """``(kept, vectors)``: a vector per word the teacher can embed, float ``(len(kept), dims)``.
+
+        ``source`` is one of :data:`WORD_VECTOR_SOURCES` (``"encoder"``: what the
+        finetuned teacher makes of the word read alone; ``"embeddings"``: its input
+        embedding table); ``device`` where to compute (None: :meth:`device`);
+        ``progress(k)`` after each batch of ``k`` words. kdtext reduces the vectors to a
+        few dozen dimensions with PCA and gives them to the distilled student. Default
+        None: the teacher gives none (the student trains without).
+        """
         return None
 
 

@@ -28,7 +28,11 @@ def register_teachers(register: Register) -> None:
     Call ``register(name, cls)`` once per teacher, where ``cls`` is a subclass of
     :class:`kdtext.Teacher`, whose docstring is the whole contract: ``defaults``,
     ``from_config``/``is_saved`` (how ``kdtext run`` builds or loads it), ``fit``,
-    ``predict_proba``, ``save``/``load`` and the optional capabilities. Names are
+    ``predict_proba``, ``save``/``load`` and the optional capabilities, each with its
+    default on the base class: ``label`` (a batch labeller with a cache), ``input_ids``
+    (a synthetic set's input ids, without tokenizing), ``vocabulary`` and
+    ``word_vectors`` (the distilled student's word vectors), ``device`` (where it
+    computes; a Ray worker gets a GPU unless ``"cpu"``), ``trainable``... Names are
     global: registering a name that another plugin already registered is an error
     naming both plugins.
     """

@@ -1,6 +1,5 @@
-"""The plain Python augmentation API, over synthetic sets (:mod:`kdtext.augment.synthetic`), the kernel
-driver (:mod:`kdtext.augment.kernels`) and teacher-id emission (:mod:`kdtext.augment.teacher_ids`); every
-public name of those modules is importable from here too.
+"""The plain Python augmentation API, over synthetic sets (:mod:`kdtext.augment.synthetic`) and the
+kernel driver (:mod:`kdtext.augment.kernels`), whose public names are importable from here too.
 
 Quick use, without the CLI::
 
@@ -19,7 +18,7 @@ Inside a pipeline, keep the arrays::
     synthetic = augment_corpus(corpus, "tang", n=60_000, seed=0, mask_token="[MASK]")
     synthetic.texts()                      # list[str]
     synthetic.to_words_spaces()            # words and whitespace flags, for spaCy Docs
-    synthetic.teacher_ids(tokenizer)       # the teacher's input ids, no re-tokenizing
+    teacher.input_ids(synthetic)           # a teacher's input ids, where it has them: no re-tokenizing
     synthetic.save("synthetic.npz"); SyntheticSet.load("synthetic.npz")
 
 How many examples. Augmenters work in rounds: in round ``r`` every source document
@@ -38,17 +37,14 @@ import os
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .kernels import run_kernel
-from .synthetic import MIN_TOKENS, Agreement, AugmentedExample, SyntheticSet
-from .teacher_ids import _emitters, _warned  # noqa: F401  (module state some callers reach through here)
-from .teacher_ids import TeacherIdEmitter, TokenIds, emission_problem, emitter_for
+from .synthetic import MIN_TOKENS, AugmentedExample, SyntheticSet
 
 if TYPE_CHECKING:
     from .corpus import TokenizedCorpus
 
 __all__ = [
-    "MIN_TOKENS", "Agreement", "AugmentedExample", "SyntheticSet", "TeacherIdEmitter", "TokenIds", "augment",
-    "augment_corpus", "augment_file", "build_corpus", "emission_problem", "emitter_for", "make_augmenter",
-    "needs_tags", "read_source_texts", "run_kernel",
+    "MIN_TOKENS", "AugmentedExample", "SyntheticSet", "augment", "augment_corpus", "augment_file", "build_corpus",
+    "make_augmenter", "needs_tags", "read_source_texts", "run_kernel",
 ]  # fmt: skip
 
 

@@ -9,9 +9,9 @@ continue until ``n`` examples are kept or ``n_iter`` rounds are done, so a run g
 corpus is split into shards: :meth:`SyntheticSet.merge` of per-shard sets equals the
 set of the whole corpus.
 
-The augmenters that make these sets run through :mod:`kdtext.augment.kernels`; the teacher's
-input ids of a set come from :mod:`kdtext.augment.teacher_ids`; :mod:`kdtext.augment` is the
-plain Python API over all of them.
+The augmenters that make these sets run through :mod:`kdtext.augment.kernels`;
+:mod:`kdtext.augment` is the plain Python API over them. A teacher may label a set from its
+input ids, made from the word arrays without tokenizing (:meth:`kdtext.Teacher.input_ids`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from ..data import Dataset
     from ..labels import LabelSpace
     from .corpus import TokenizedCorpus
-    from .teacher_ids import TokenIds
 
 #: Documents with fewer tokens than this are not augmented (and are counted as skipped).
 MIN_TOKENS = 2
@@ -289,31 +288,6 @@ class SyntheticSet:
         words, spaces = self.to_words_spaces()
         return Dataset(self.texts(), targets, label_space, soft=soft, words=words, spaces=spaces, source=source)
 
-    # -- teacher ids -----------------------------------------------------------------------
-
-    def teacher_ids(self, tokenizer: Any) -> "TokenIds":
-        """The input ids ``tokenizer(text)["input_ids"]`` would give for every example
-        (special tokens included, no truncation), built from word arrays without tokenizing
-        the texts: see :class:`TeacherIdEmitter`."""
-        from .teacher_ids import emitter_for
-
-        return emitter_for(tokenizer, self.vocab).emit(self)
-
-    def id_agreement(self, tokenizer: Any, sample: int = 10_000, seed: int = 0) -> "Agreement":
-        """How often :meth:`teacher_ids` equals the tokenizer's own output, on up to ``sample`` examples."""
-        n = len(self)
-        if n > sample:
-            idx = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
-        else:
-            idx = np.arange(n)
-        part = self.subset(idx)
-        emitted = part.teacher_ids(tokenizer)
-        texts = part.texts()
-        expected = tokenizer(texts)["input_ids"] if texts else []
-        mismatches = [i for i in range(len(texts)) if emitted[i] != list(expected[i])]
-        examples = [(texts[i], emitted[i], list(expected[i])) for i in mismatches[:5]]
-        return Agreement(len(texts), len(texts) - len(mismatches), examples)
-
     # -- saving ----------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:
@@ -362,19 +336,3 @@ class SyntheticSet:
             )  # fmt: skip
         except (KeyError, ValueError, UnicodeDecodeError) as exc:
             raise KdtextError(f"{path}: not a kdtext synthetic set (damaged: {exc})") from None
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """Result of :meth:`SyntheticSet.id_agreement`: ``agree`` of ``n`` examples matched."""
-
-    n: int
-    agree: int
-    mismatches: list[tuple[str, list[int], list[int]]]  # (text, emitted, tokenizer's), at most 5
-
-    @property
-    def rate(self) -> float:
-        return self.agree / self.n if self.n else 1.0
-
-    def __str__(self) -> str:
-        return f"{self.agree:,}/{self.n:,} examples identical ({100 * self.rate:.2f}%)"

@@ -1,7 +1,9 @@
 """The teacher's input ids of synthetic examples, built from their word arrays without tokenizing.
 
-:func:`emitter_for` gives the (cached) :class:`TeacherIdEmitter` of a tokenizer and a
-vocabulary; :meth:`kdtext.augment.synthetic.SyntheticSet.teacher_ids` is the usual way in.
+:func:`teacher_ids` gives the ids of a :class:`~kdtext.augment.synthetic.SyntheticSet` (what the
+``bert`` teacher's :meth:`~kdtext.Teacher.input_ids` returns); :func:`emitter_for` gives the
+(cached) :class:`TeacherIdEmitter` of a tokenizer and a vocabulary; :func:`id_agreement` checks
+the emitted ids against the tokenizer's own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..errors import ConfigError
 class WordArrays(Protocol):
     """What an emitter reads of a set of examples (a :class:`kdtext.augment.synthetic.SyntheticSet` has it)."""
 
+    vocab: list[str]
     words: np.ndarray
     spaces: np.ndarray
     offsets: np.ndarray
@@ -402,3 +405,43 @@ def emitter_for(tokenizer: Any, vocab: list[str]) -> TeacherIdEmitter:
         hit = (tokenizer, vocab, TeacherIdEmitter(tokenizer, vocab))  # keeps both alive: ids stay unique
         _emitters[key] = hit
     return hit[2]
+
+
+def teacher_ids(synthetic: WordArrays, tokenizer: Any) -> TokenIds:
+    """The input ids ``tokenizer(text)["input_ids"]`` would give for every example of
+    ``synthetic`` (special tokens included, no truncation), built from its word arrays
+    without tokenizing the texts: see :class:`TeacherIdEmitter`."""
+    return emitter_for(tokenizer, synthetic.vocab).emit(synthetic)
+
+
+def id_agreement(synthetic: Any, tokenizer: Any, sample: int = 10_000, seed: int = 0) -> "Agreement":
+    """How often :func:`teacher_ids` equals the tokenizer's own output, on up to ``sample``
+    examples of ``synthetic`` (a :class:`~kdtext.augment.synthetic.SyntheticSet`)."""
+    n = len(synthetic)
+    if n > sample:
+        idx = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+    else:
+        idx = np.arange(n)
+    part = synthetic.subset(idx)
+    emitted = teacher_ids(part, tokenizer)
+    texts = part.texts()
+    expected = tokenizer(texts)["input_ids"] if texts else []
+    mismatches = [i for i in range(len(texts)) if emitted[i] != list(expected[i])]
+    examples = [(texts[i], emitted[i], list(expected[i])) for i in mismatches[:5]]
+    return Agreement(len(texts), len(texts) - len(mismatches), examples)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Result of :func:`id_agreement`: ``agree`` of ``n`` examples matched."""
+
+    n: int
+    agree: int
+    mismatches: list[tuple[str, list[int], list[int]]]  # (text, emitted, tokenizer's), at most 5
+
+    @property
+    def rate(self) -> float:
+        return self.agree / self.n if self.n else 1.0
+
+    def __str__(self) -> str:
+        return f"{self.agree:,}/{self.n:,} examples identical ({100 * self.rate:.2f}%)"

@@ -1,131 +1,61 @@
-"""Static word vectors for the student, taken from the teacher itself.
+"""Static word vectors for the distilled student, taken from the teacher itself.
 
 Tang et al. initialised their small student with pretrained word2vec vectors. No such
-vectors install offline here, but every teacher can give a vector for a word, two ways:
-
-* ``"encoder"`` (the default): the finetuned teacher reads the word alone, and the
-  word's vector is the mean of the encoder's last hidden states. These vectors carry
-  what the teacher learned about the task: on Rotten Tomatoes the first principal
-  component correlates 0.98-0.99 (in absolute value) with the teacher's own sentiment
-  score for the word (``benchmarks/vectors_rt.py``), so the student knows the polarity
-  of words it never saw in a transfer example.
-* ``"embeddings"``: the mean of the word's sub-word rows in the input embedding table
-  (no forward pass; knows word similarity, not the task).
-
-Either is reduced by PCA to a few dozen dimensions so the student stays small. The
-vectors are saved with the student's spaCy pipeline (``spacy.load`` needs nothing else).
+vectors install offline here, but a teacher can give a vector for a word
+(:meth:`kdtext.Teacher.word_vectors`; the built-in ``bert`` teacher two ways, see
+:mod:`kdtext.default_plugins.bert.vectors`). :func:`word_vectors` asks the teacher for
+the vectors of the run's words (``kdtext run`` adds the words the teacher knows itself,
+:meth:`kdtext.Teacher.vocabulary`), and reduces them by PCA
+to a few dozen dimensions so the student stays small. The vectors are saved with the
+student's spaCy pipeline (``spacy.load`` needs nothing else); :func:`save_vectors` and
+:func:`load_vectors` are the ``.npz`` file that a student's ``vectors`` parameter names.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 
-from ..errors import ConfigError, ModelError
+from ..base import WORD_VECTOR_SOURCES
+from ..errors import ConfigError, ModelError, PluginError
 
-
-def teacher_vocabulary(tokenizer: Any) -> list[str]:
-    """The teacher tokenizer's whole words (no ``##`` continuations, no special tokens)."""
-    special = set(getattr(tokenizer, "all_special_tokens", []))
-    words = []
-    for token in tokenizer.get_vocab():
-        if token in special or token.startswith("##") or token.startswith("[") or token.startswith("<"):
-            continue
-        word = token.lstrip("\u2581\u0120")  # SentencePiece / byte-level BPE word markers
-        if word and word.isprintable():
-            words.append(word)
-    return sorted(set(words))
-
-
-#: Where word vectors can come from (see the module docstring).
-SOURCES = ("encoder", "embeddings")
-#: Tokens the encoder reads per word, special tokens included (a longer "word", such as a URL, is cut).
-MAX_PIECES = 32
+if TYPE_CHECKING:
+    from ..base import Teacher
 
 
 def word_vectors(
-    teacher: Any,
+    teacher: "Teacher",
     words: Iterable[str],
     dims: int = 64,
     source: str = "encoder",
-    batch_size: int = 512,
-    progress: Any = None,
-    device: Any = "auto",
-) -> tuple[list[str], np.ndarray]:
-    """``(words, vectors)``: a vector per word from ``teacher``, PCA-reduced to ``dims``.
+    progress: Callable[[int], None] | None = None,
+    device: str | None = None,
+) -> tuple[list[str], np.ndarray] | None:
+    """``(words, vectors)``: the teacher's vector of each word, PCA-reduced to ``dims``, float32.
 
-    ``source`` is ``"encoder"`` (mean last hidden state of the teacher reading the word
-    alone) or ``"embeddings"`` (mean of the word's sub-word input embeddings).
-    ``teacher`` needs ``tokenizer`` and ``model`` attributes (the built-in ``bert``
-    teacher has both). Words the tokenizer turns into nothing are dropped. float32.
-    ``progress(k)`` is called after each batch of ``k`` words (encoder only).
-    ``device``: where the encoder runs (``auto``: CUDA when available; the teacher's
-    model is moved there), in fp32 whatever the device, so CPU and GPU give the same
-    vectors to rounding (``benchmarks/gpu_check.py`` compares them).
+    ``source`` is one of :data:`kdtext.base.WORD_VECTOR_SOURCES`;
+    ``progress(k)`` and ``device`` go to :meth:`kdtext.Teacher.word_vectors`. None when the
+    teacher gives no word vectors.
     """
-    if source not in SOURCES:
-        raise ConfigError(f"unknown word-vector source {source!r}; use {' or '.join(SOURCES)}")
-    tokenizer, model = getattr(teacher, "tokenizer", None), getattr(teacher, "model", None)
-    if tokenizer is None or model is None or not hasattr(model, "get_input_embeddings"):
-        raise ConfigError(f"teacher {getattr(teacher, 'name', '?')!r} has no embedding table to take word vectors from")
-    words = sorted(set(w for w in words if w and not w.isspace()))
-    ids = tokenizer(words, add_special_tokens=False)["input_ids"] if words else []
-    kept = [w for w, i in zip(words, ids) if i]
-    ids = [i for i in ids if i]
+    if source not in WORD_VECTOR_SOURCES:
+        raise ConfigError(f"unknown word-vector source {source!r}; use {' or '.join(WORD_VECTOR_SOURCES)}")
+    wanted = sorted({w for w in words if w and not w.isspace()})
+    got = teacher.word_vectors(wanted, source=source, device=device, progress=progress)
+    if got is None:
+        return None
+    kept, matrix = list(got[0]), np.asarray(got[1])
+    who = f"teacher {getattr(teacher, 'name', '') or type(teacher).__name__!r}"
+    if matrix.ndim != 2 or len(matrix) != len(kept) or not np.isfinite(matrix).all():
+        raise PluginError(f"{who}: word_vectors() must give {len(kept)} finite vectors, one per word kept; got shape {matrix.shape}")
     if not kept:
-        raise ModelError("the teacher's tokenizer gave no sub-words for any word of the corpus")
-    if source == "embeddings":
-        table = model.get_input_embeddings().weight.detach().float().cpu().numpy()
-        matrix = np.stack([table[i].mean(axis=0) for i in ids]).astype(np.float64)
-    else:
-        with_specials = tokenizer(kept, truncation=True, max_length=MAX_PIECES)["input_ids"]  # [CLS] word [SEP]
-        from ..labelling.device import resolve_device
-
-        matrix = _encoder_states(tokenizer, model, with_specials, batch_size, progress, resolve_device(device))
-    return kept, _pca(matrix, dims)
+        raise ModelError(f"{who} gave no word vector for any word of the corpus")
+    return kept, reduce_dimensions(matrix, dims)
 
 
-def _encoder_states(
-    tokenizer: Any, model: Any, ids: list[list[int]], batch_size: int, progress: Any, device: Any = None
-) -> np.ndarray:
-    """Mean last hidden state of ``model`` reading each id list alone (batched, padding masked out), on ``device``."""
-    import torch
-
-    model.eval()
-    if device is not None:
-        model.to(device)
-    device = next(model.parameters()).device
-    seqs = ids
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    order = np.argsort([len(s) for s in seqs], kind="stable")  # similar lengths share a batch: little padding
-    out: np.ndarray | None = None
-    with torch.inference_mode():
-        for start in range(0, len(seqs), batch_size):
-            rows = order[start : start + batch_size]
-            width = max(len(seqs[r]) for r in rows)
-            batch = np.full((len(rows), width), pad, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for k, r in enumerate(rows):
-                batch[k, : len(seqs[r])] = seqs[r]
-                mask[k, : len(seqs[r])] = 1
-            attention = torch.from_numpy(mask).to(device)
-            result = model(input_ids=torch.from_numpy(batch).to(device), attention_mask=attention, output_hidden_states=True)
-            hidden = result.hidden_states[-1].float()
-            weights = attention.unsqueeze(-1).float()
-            means = ((hidden * weights).sum(1) / weights.sum(1)).cpu().numpy().astype(np.float64)
-            if out is None:
-                out = np.zeros((len(seqs), means.shape[1]), dtype=np.float64)
-            out[rows] = means
-            if progress is not None:
-                progress(len(rows))
-    assert out is not None
-    return out
-
-
-def _pca(matrix: np.ndarray, dims: int) -> np.ndarray:
+def reduce_dimensions(matrix: np.ndarray, dims: int) -> np.ndarray:
     """``matrix`` centred, projected on its first ``dims`` principal components, unit overall std, float32."""
     matrix = np.asarray(matrix, dtype=np.float64)
     matrix = matrix - matrix.mean(axis=0)

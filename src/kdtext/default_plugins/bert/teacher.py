@@ -29,6 +29,7 @@ from ...base import Teacher, directory_size
 from ...errors import ConfigError, ModelError
 from ...io import replace_directory, write_json
 from ...labels import LabelSpace
+from .capabilities import HuggingFaceCapabilities
 from .model_dir import (
     META_FILE,
     META_FORMAT,
@@ -59,7 +60,7 @@ def _sigmoid(logits: np.ndarray) -> np.ndarray:
         return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
 
 
-class BertTeacher(Teacher):
+class BertTeacher(HuggingFaceCapabilities, Teacher):
     """Finetune any Hugging Face encoder as the teacher, and label examples with it fast.
 
     Parameters (keyword arguments, also ``--param name=value``):

@@ -212,7 +212,7 @@ class TeacherActor:
     for a teacher without them), ``cached`` (whether the label cache already held the
     row), the call's ``computed`` and ``truncated`` counts on its first row (0 on the
     others) and, repeated on every row, the ``worker``, ``call`` (a counter of this
-    actor), ``seconds`` of the call, ``device`` and ``variant``.
+    actor), ``seconds`` of the call, ``device``, ``variant`` and ``batch_tokens``.
     """
 
     def __init__(self, teacher_name: str, model_path: str, options: dict[str, Any], teacher_cls: type | None = None):
@@ -256,6 +256,7 @@ class TeacherActor:
             "seconds": np.full(n, time.perf_counter() - started, dtype=np.float64),
             "device": np.full(n, str(getattr(result, "device", "n/a")), dtype=object),
             "variant": np.full(n, str(getattr(result, "variant", "n/a")), dtype=object),
+            "batch_tokens": np.full(n, int(getattr(result, "batch_tokens", 0) or 0), dtype=np.int64),
         }
 
 
@@ -354,7 +355,7 @@ def label_on_ray(
 
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
-    wanted_device = options.device or (getattr(teacher, "params", None) or {}).get("device") or "auto"
+    wanted_device = options.device or teacher.device()
     on_gpu = gpus > 0 and str(wanted_device).lower() not in ("cpu", "mps")
     if workers is None:
         workers = gpus if on_gpu else max(int(resources.get("CPU", 1) // cpus_per_worker), 1)
@@ -368,6 +369,7 @@ def label_on_ray(
     per_call: dict[str, dict[str, Any]] = {}
     devices: set[str] = set()
     variants: set[str] = set()
+    batch_tokens = 0
     ray_started = time.perf_counter()
     if u:
         lengths = np.fromiter((len(item) for item in distinct), dtype=np.int64, count=u)
@@ -433,6 +435,7 @@ def label_on_ray(
                     entry["computed"] += int(computed[mask].sum())
                 devices.update(str(d) for d in set(batch["device"].tolist()))
                 variants.update(str(v) for v in set(batch["variant"].tolist()))
+                batch_tokens = max(batch_tokens, int(np.max(batch["batch_tokens"])) if len(idx) else 0)
         except Exception as exc:
             found = _kdtext_error_in(exc)
             if found is not None:
@@ -485,7 +488,7 @@ def label_on_ray(
         seconds=seconds,
         device=",".join(sorted(devices)) or "none",
         variant=",".join(sorted(variants)) or "none",
-        batch_tokens=int(options.batch_tokens or (getattr(teacher, "params", None) or {}).get("batch_tokens") or 0),
+        batch_tokens=batch_tokens,
         cached=cached[inverse] if n else np.zeros(0, bool),
     )
     return result, figures

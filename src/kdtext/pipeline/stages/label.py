@@ -68,9 +68,9 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
     started = time.perf_counter()
     parts, truncated, cached = [], 0, 0
     if len(synthetic):
-        tokenizer = teacher.tokenizer
-        if teacher.label is not None and tokenizer is not None and getattr(tokenizer, "is_fast", False):
-            got = _teacher_probs(teacher, config.teacher, space, "synthetic example", _bar(options, config, "synthetic examples"), ids=synthetic.teacher_ids(tokenizer).tolist())
+        ids = teacher.input_ids(synthetic) if teacher.label is not None else None
+        if ids is not None:
+            got = _teacher_probs(teacher, config.teacher, space, "synthetic example", _bar(options, config, "synthetic examples"), ids=ids)
         else:
             got = _teacher_probs(teacher, config.teacher, space, "synthetic example", _bar(options, config, "synthetic examples"), texts=synthetic.texts())
         parts.append(got[0])

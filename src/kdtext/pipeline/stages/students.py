@@ -19,27 +19,27 @@ def _student_settings(config: RunConfig) -> Any:
 
 
 def stage_vectors(ctx: StageContext) -> dict[str, Any]:
-    """Static word vectors for the distilled student from the teacher (see :mod:`kdtext.students.vectors`)."""
+    """Static word vectors for the distilled student from the teacher (:meth:`kdtext.Teacher.word_vectors`)."""
     from tqdm.auto import tqdm
 
     from ...augment.corpus import TokenizedCorpus
-    from ...students.vectors import save_vectors, teacher_vocabulary, word_vectors
+    from ...students.vectors import save_vectors, word_vectors
 
     config = ctx.config
     if not config.teacher_vectors:
         return {"dims": 0}
     teacher = load_teacher(ctx)
-    model = teacher.model
-    if teacher.tokenizer is None or not hasattr(model, "get_input_embeddings"):
-        note = f"teacher {config.teacher!r} is not a Hugging Face model: the distilled student gets no word vectors"
-        ctx.log(f"note: {note}")
-        return {"dims": 0, "note": note}
     corpus = TokenizedCorpus.load(ctx.input("corpus") / "corpus")
     pool = TokenizedCorpus.from_texts(unlabeled(ctx), lang=config.lang, tagger=None)
-    words = set(corpus.vocab) | set(pool.vocab) | set(teacher_vocabulary(teacher.tokenizer))
+    words = set(corpus.vocab) | set(pool.vocab) | set(teacher.vocabulary())
     started = time.perf_counter()
     with tqdm(total=len(words), unit=" words", desc="word vectors", file=sys.stderr, leave=False, disable=config.vectors_from != "encoder") as bar:
-        kept, vectors = word_vectors(teacher, words, dims=config.teacher_vectors, source=config.vectors_from, progress=bar.update)
+        got = word_vectors(teacher, words, dims=config.teacher_vectors, source=config.vectors_from, progress=bar.update)
+    if got is None:
+        note = f"teacher {config.teacher!r} gives no word vectors: the distilled student gets none"
+        ctx.log(f"note: {note}")
+        return {"dims": 0, "note": note}
+    kept, vectors = got
     seconds = time.perf_counter() - started
     ctx.log(f"{len(kept):,} word vectors of {vectors.shape[1]} dimensions from the teacher's {config.vectors_from} in {seconds:.1f}s")
     save_vectors(ctx.out / "vectors.npz", kept, vectors)
