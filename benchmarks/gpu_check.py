@@ -152,7 +152,7 @@ def main() -> None:
 
     import kdtext.datasets
     from kdtext.default_plugins.bert.teacher import BertTeacher
-    from kdtext.labelling.device import resolve_device
+    from kdtext.default_plugins.bert.device import resolve_device
 
     device = resolve_device(args.device)
     n_train, n_dev, n_test = (40, 40, 40) if args.quick else (1000, 1000, 1000)

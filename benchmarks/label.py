@@ -136,7 +136,7 @@ def main() -> None:
     from kdtext.labels import LabelSpace
     from kdtext.default_plugins.bert.teacher import BertTeacher
     from kdtext.default_plugins.bert.model_dir import default_model_path
-    from kdtext.labelling.device import available_cores
+    from kdtext.labelling import available_cores
 
     imports = time.perf_counter() - import_started
     threads = args.threads or available_cores()

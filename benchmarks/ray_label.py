@@ -41,7 +41,7 @@ def main() -> int:
     from kdtext.labels import LabelSpace
     from kdtext.default_plugins.bert.teacher import BertTeacher
     from kdtext.default_plugins.bert.model_dir import default_model_path
-    from kdtext.labelling.device import available_cores
+    from kdtext.labelling import available_cores
 
     model = args.model or default_model_path()
     if model is None:

@@ -14,7 +14,7 @@ from kdtext import _fast, plugins
 from kdtext._fast import _py
 from kdtext.augment import SyntheticSet, augment, augment_corpus
 from kdtext.augment.corpus import TokenizedCorpus
-from kdtext.augment.teacher_ids import id_agreement, teacher_ids
+from kdtext.default_plugins.bert.teacher_ids import id_agreement, teacher_ids
 from kdtext.default_plugins import augmenters as builtin
 from kdtext.errors import ConfigError, UnknownPluginError
 

@@ -47,6 +47,13 @@ SPLIT_NAMES = {
             "kdtext.default_plugins.bert.model_dir",
         ),
     },
+    "kdtext.vectors": {
+        "word_vectors": "kdtext.students.vectors",
+        "save_vectors": "kdtext.students.vectors",
+        "load_vectors": "kdtext.students.vectors",
+        "teacher_vocabulary": "kdtext.default_plugins.bert.vectors",
+        "MAX_PIECES": "kdtext.default_plugins.bert.vectors",
+    },
     "kdtext.teacher.labelling": {
         "label": "kdtext.default_plugins.bert.labelling",
         "encode_inputs": "kdtext.default_plugins.bert.labelling",
@@ -104,6 +111,16 @@ def test_from_imports_of_old_paths_work(monkeypatch):
     from kdtext.students import load_student as new_load_student
 
     assert (TokenizedCorpus, BertTeacher, get_engine, load_student) == (new_corpus, new_teacher, new_get_engine, new_load_student)
+
+
+@pytest.mark.parametrize("module, name", [(m, n) for m, names in sorted(_compat.MOVED_NAMES.items()) for n in sorted(names)])
+def test_a_name_that_left_a_module_warns_and_is_the_object_at_its_new_home(module, name):
+    with pytest.warns(DeprecationWarning, match=rf"^{re.escape(module)}\.{name} is deprecated.*{re.escape(_compat.MOVED_NAMES[module][name])}") as record:
+        got = getattr(importlib.import_module(module), name)
+    assert got is getattr(importlib.import_module(_compat.MOVED_NAMES[module][name]), name)
+    assert record[0].filename == __file__
+    with pytest.raises(AttributeError, match="has no attribute 'not_a_name'"):
+        importlib.import_module(module).not_a_name  # noqa: B018
 
 
 def test_new_paths_do_not_warn(recwarn):

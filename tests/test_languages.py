@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from kdtext.augment import SyntheticSet, augment_corpus
-from kdtext.augment import teacher_ids as emission
-from kdtext.augment.teacher_ids import emission_problem, id_agreement, teacher_ids
+from kdtext.default_plugins.bert import teacher_ids as emission
+from kdtext.default_plugins.bert.teacher_ids import emission_problem, id_agreement, teacher_ids
 from kdtext.augment.corpus import TokenizedCorpus
 from kdtext.data import Dataset
 from kdtext.default_plugins.taggers import best_tagger

@@ -241,7 +241,7 @@ def test_cuda_without_a_gpu_is_one_clear_error(teacher, monkeypatch):
 def test_missing_gpu_index_is_one_clear_error(monkeypatch):
     import torch
 
-    from kdtext.labelling.device import resolve_device
+    from kdtext.default_plugins.bert.device import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

@@ -21,7 +21,7 @@ import importlib.util
 import sys
 import types
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 #: Old module -> its new home (the same module object).
 MOVED = {
@@ -31,7 +31,7 @@ MOVED = {
     "kdtext.kernels": "kdtext.augment.kernels",
     "kdtext.tagging": "kdtext.augment.tagging",
     "kdtext.languages": "kdtext.augment.tagging",
-    "kdtext.teacher_ids": "kdtext.augment.teacher_ids",
+    "kdtext.teacher_ids": "kdtext.default_plugins.bert.teacher_ids",
     "kdtext.soft_labels": "kdtext.labelling",
     "kdtext.engine": "kdtext.labelling.engine",
     "kdtext.engine.files": "kdtext.labelling.engine.files",
@@ -39,7 +39,7 @@ MOVED = {
     "kdtext.engine.ray_engine": "kdtext.labelling.engine.ray_engine",
     "kdtext.teacher.cache": "kdtext.labelling.cache",
     "kdtext.teacher.validate": "kdtext.labelling.validate",
-    "kdtext.teacher.device": "kdtext.labelling.device",
+    "kdtext.teacher.device": "kdtext.default_plugins.bert.device",
     "kdtext.teacher.inference": "kdtext.default_plugins.bert.inference",
     "kdtext.teacher.training": "kdtext.default_plugins.bert.training",
     "kdtext.teacher.ort": "kdtext.default_plugins.bert.ort",
@@ -52,7 +52,6 @@ MOVED = {
     "kdtext.student.spacy_fast": "kdtext.default_plugins.spacy.fast",
     "kdtext.student.training": "kdtext.default_plugins.spacy.training",
     "kdtext.reference": "kdtext.students.reference",
-    "kdtext.vectors": "kdtext.students.vectors",
     "kdtext.spacy_soft": "kdtext.default_plugins.spacy.soft_textcat",
     "kdtext.commands": "kdtext.cli.commands",
     "kdtext.commands.augment": "kdtext.cli.commands.augment",
@@ -78,6 +77,14 @@ SPLIT = {
     ),
     "kdtext.teacher.bert": ("kdtext.default_plugins.bert.teacher", "kdtext.default_plugins.bert.model_dir"),
     "kdtext.teacher.labelling": ("kdtext.default_plugins.bert.labelling", "kdtext.labelling"),
+    "kdtext.vectors": ("kdtext.students.vectors", "kdtext.default_plugins.bert.vectors"),
+}
+
+#: Names that left a module which still exists -> the module that holds them now.
+MOVED_NAMES = {
+    "kdtext.augment": dict.fromkeys(
+        ("Agreement", "TeacherIdEmitter", "TokenIds", "emission_problem", "emitter_for"), "kdtext.default_plugins.bert.teacher_ids"
+    ),
 }
 
 #: Old names that were packages (their old submodules are in the tables above).
@@ -101,6 +108,24 @@ def _warn(old: str) -> None:
         DeprecationWarning,
         stacklevel=level,
     )
+
+
+def moved_names(module: str) -> Callable[[str], Any]:
+    """The module ``__getattr__`` of ``module`` that gives each name of :data:`MOVED_NAMES` from its new
+    home, with a DeprecationWarning, and raises AttributeError for any other missing name."""
+    names = MOVED_NAMES[module]
+
+    def __getattr__(attr: str) -> Any:
+        if attr not in names:
+            raise AttributeError(f"module {module!r} has no attribute {attr!r}")
+        warnings.warn(
+            f"{module}.{attr} is deprecated and goes in the next kdtext release: import it from {names[attr]} instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(names[attr]), attr)
+
+    return __getattr__
 
 
 class _SplitModule(types.ModuleType):

@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from .. import _compat
 from .kernels import run_kernel
 from .synthetic import MIN_TOKENS, AugmentedExample, SyntheticSet
 
@@ -46,6 +47,9 @@ __all__ = [
     "MIN_TOKENS", "AugmentedExample", "SyntheticSet", "augment", "augment_corpus", "augment_file", "build_corpus",
     "make_augmenter", "needs_tags", "read_source_texts", "run_kernel",
 ]  # fmt: skip
+
+#: kdtext 0.1's teacher-id names, now in kdtext.default_plugins.bert.teacher_ids: a warning, for one release.
+__getattr__ = _compat.moved_names(__name__)
 
 
 # -- the plain Python API ----------------------------------------------------------------------

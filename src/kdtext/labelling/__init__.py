@@ -121,6 +121,15 @@ class LabelResult:
         return Dataset(list(texts), self.probs, label_space, soft=True)
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (respects affinity masks and containers' cpusets): the
+    default of a teacher's CPU threads and of a local Ray instance's CPUs."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 #: Texts per ``predict_proba`` call for a teacher without ``label``.
 PREDICT_BATCH = 512
 

@@ -27,7 +27,7 @@ class HuggingFaceCapabilities:
         self._require_model()  # type: ignore[attr-defined]
         if not getattr(self.tokenizer, "is_fast", False):
             return None
-        from ...augment.teacher_ids import teacher_ids
+        from .teacher_ids import teacher_ids
 
         return teacher_ids(synthetic, self.tokenizer).tolist()
 

@@ -18,7 +18,7 @@ import numpy as np
 from ...errors import ConfigError
 from ...labelling import LabelResult
 from ...labelling.cache import LabelCache, sequence_keys
-from ...labelling.device import resolve_device, use_all_cores
+from .device import resolve_device, use_all_cores
 from ...labelling.validate import check_logits, check_teacher_output
 from .inference import BatchedInference, default_batch_tokens
 
@@ -184,7 +184,6 @@ def inference_model(
             raise ConfigError(f"the onnx backend computes in fp32; precision {precision} needs --backend torch")
         wanted = "torch"
     if resolve_backend(wanted, device, quantize, n_examples) == "onnx":
-        from ...labelling.device import use_all_cores
         from .ort import cache_root, load_or_export
 
         threads = use_all_cores(teacher.params.get("num_threads"))

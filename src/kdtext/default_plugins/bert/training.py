@@ -233,7 +233,7 @@ def fit_teacher(teacher: Any, train: "Dataset", dev: "Dataset | None" = None) ->
     ``teacher`` on ``train``, keeping the epoch with the best ``dev`` score; returns figures."""
     import torch
 
-    from ...labelling.device import resolve_device, use_all_cores
+    from .device import resolve_device, use_all_cores
 
     if len(train) == 0:
         raise ConfigError("cannot finetune the teacher on an empty training set")

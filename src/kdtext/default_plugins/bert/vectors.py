@@ -70,7 +70,7 @@ def word_vectors(
         table = model.get_input_embeddings().weight.detach().float().cpu().numpy()
         return kept, np.stack([table[i].mean(axis=0) for i in ids]).astype(np.float64)
     with_specials = tokenizer(kept, truncation=True, max_length=MAX_PIECES)["input_ids"]  # [CLS] word [SEP]
-    from ...labelling.device import resolve_device
+    from .device import resolve_device
 
     return kept, encoder_states(tokenizer, model, with_specials, batch_size, progress, resolve_device(device))
 

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import numpy as np
 
 from ...errors import ConfigError, KdtextError
-from .. import LabelOptions, LabelResult, label_with_teacher
-from .support import available_cores, rate, require_ray
+from .. import LabelOptions, LabelResult, available_cores, label_with_teacher
+from .support import rate, require_ray
 
 if TYPE_CHECKING:
     from ...augment.corpus import TokenizedCorpus

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from ...errors import KdtextError
@@ -30,11 +29,3 @@ def require_ray() -> Any:
 def rate(examples: int, seconds: float) -> float | None:
     """Examples per second, rounded, or None when nothing was timed."""
     return round(examples / seconds, 1) if seconds > 0 and examples else None
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (respects affinity masks and containers' cpusets)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1

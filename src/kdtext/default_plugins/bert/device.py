@@ -1,11 +1,12 @@
-"""Choosing where the teacher runs: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``, and CPU threads."""
+"""Where the ``bert`` teacher runs: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` as a ``torch.device``, and its CPU threads."""
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from ...errors import ConfigError
+from ...labelling import available_cores
 
 if TYPE_CHECKING:
     import torch
@@ -41,14 +42,6 @@ def resolve_device(spec: "str | torch.device | None" = "auto") -> "torch.device"
             raise ConfigError("device 'mps' was requested, but Apple's MPS backend is not available here")
         return torch.device("mps")
     raise ConfigError(f"device {spec!r} is not valid; use {DEVICE_HELP}")
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (respects affinity masks and containers' cpusets)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def use_all_cores(num_threads: int | None = None) -> int:

@@ -14,7 +14,7 @@ from typing import Any, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 
 class WordArrays(Protocol):
@@ -223,7 +223,7 @@ class TeacherIdEmitter:
         seg[np.arange(n_chunks) + 2 * ex_of_chunk + 1] = keys
         seg[ex_chunk_off[:-1] + 2 * np.arange(n)] = 2 * V
         seg[ex_chunk_off[1:] + 2 * np.arange(n) + 1] = 2 * V + 1
-        from .. import _fast
+        from ... import _fast
 
         ids, out_off_seg = _fast.gather_rows(self._table_ids, self._table_off, seg)
         seg_per_ex = chunks_per_ex + 2
