@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
 
 import kdtext
-from kdtext.labelling.engine import EngineTeacher, LabelOptions, get_engine
+from kdtext.labelling.engine import LabelOptions, get_engine
 from kdtext.labels import LabelSpace
 
 
@@ -53,17 +56,54 @@ def test_label_gets_the_options_that_are_set_and_only_those():
     assert teacher.seen == {"device": "cpu", "batch_tokens": 64, "backend": "onnx", "progress": False}
 
 
-def test_engine_teacher_turns_label_keywords_into_one_options_object():
-    class Recorder:
-        name = "local"
+def test_the_one_path_checks_what_any_teacher_returns_and_names_the_example():
+    from kdtext.errors import ConfigError, TeacherOutputError
+    from kdtext.labelling import label_with_teacher
 
-        def label(self, teacher, texts, ids, *, options, model_path, teacher_name, progress):
-            from kdtext.labelling import label_with_teacher
+    class Broken(PlainTeacher):
+        name = "broken"
 
-            self.options = options
-            return label_with_teacher(teacher, texts), {"engine": "recorder"}
+        def predict_proba(self, texts):
+            probs = super().predict_proba(texts)
+            probs[-1] = [0.7, 0.7]
+            return probs
 
-    engine = Recorder()
-    wrapped = EngineTeacher(PlainTeacher(), engine, model_path="m", teacher_name="plain")
-    wrapped.label(["x"], cache_dir="c", device="cpu", progress="bar")
-    assert engine.options == LabelOptions(cache_dir="c", device="cpu") and wrapped.figures == [{"engine": "recorder"}]
+    with pytest.raises(TeacherOutputError, match="teacher 'broken' .*do not sum to 1.*text 2"):
+        get_engine("local").label(Broken(), ["a", "b", "c"], where=lambda i: f"text {i}")
+    with pytest.raises(ConfigError, match="teacher 'PlainTeacher' has no label\\(\\): it labels texts, not ids"):
+        label_with_teacher(PlainTeacher(), ids=[[1, 2]])
+    with pytest.raises(ConfigError, match="gives no logits"):
+        label_with_teacher(PlainTeacher(), ["a"], logits=True)
+
+
+class TeacherPlugin:
+    @kdtext.hookimpl
+    def register_teachers(self, register):
+        register("plain-local", PlainTeacher)
+
+
+def test_kdtext_label_labels_through_the_engine_and_writes_the_result_rows(register_plugin, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from kdtext.cli import cli
+    from kdtext.labelling.engine import LocalEngine
+
+    register_plugin(TeacherPlugin(), "plain-local-plugin")
+    calls = []
+    real = LocalEngine.label
+    monkeypatch.setattr(LocalEngine, "label", lambda self, *a, **k: calls.append(k) or real(self, *a, **k))
+    texts = ["a", "a longer text", "mid text"]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["label", str(source), "-o", str(out), "--teacher", "plain-local", "--model", "m"])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1 and calls[0]["teacher_name"] == "plain-local"
+    rows = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    expected = PlainTeacher().predict_proba(texts)
+    assert [row["text"] for row in rows] == texts
+    np.testing.assert_allclose([[row["probs"]["neg"], row["probs"]["pos"]] for row in rows], expected, rtol=1e-6)
+    refused = CliRunner().invoke(cli, ["label", str(source), "-o", str(out), "--teacher", "plain-local", "--model", "m", "--device", "cpu"])
+    assert refused.exit_code == 1 and "teacher 'plain-local' does not take --device" in refused.output
+    no_logits = CliRunner().invoke(cli, ["label", str(source), "-o", str(out), "--teacher", "plain-local", "--model", "m", "--logits"])
+    assert no_logits.exit_code == 1 and "gives no logits" in no_logits.output

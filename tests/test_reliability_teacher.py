@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 import kdtext
+from kdtext import labelling
 from kdtext.cli import cli
 from kdtext.errors import TeacherOutputError
 from kdtext.pipeline import load_config
-from kdtext.pipeline.stages import label as label_stage
 from kdtext.pipeline.recipe import run_recipe
 
 from teacher_fixtures import POSITIVE, sentiment_data
@@ -111,11 +111,18 @@ def _config(files: Path, teacher: str = "plain", **teacher_params):
 
 def test_teacher_with_only_predict_proba_is_labelled_in_batches_and_trained_on(register_plugin, files, tmp_path, monkeypatch):
     register_plugin(TeacherPlugin(), "plain-teacher", distribution=("kdtext-plain", "0.1"))
-    monkeypatch.setattr(label_stage, "PREDICT_BATCH", 16)
+    monkeypatch.setattr(labelling, "PREDICT_BATCH", 16)
+    from kdtext.labelling.engine import LocalEngine
+
     calls: list[int] = []
     real = PlainTeacher.predict_proba
     monkeypatch.setattr(PlainTeacher, "predict_proba", lambda self, texts: calls.append(len(texts)) or real(self, texts))
+    engine_calls: list[dict] = []
+    real_label = LocalEngine.label
+    monkeypatch.setattr(LocalEngine, "label", lambda self, *a, **k: engine_calls.append(k) or real_label(self, *a, **k))
     report = run_recipe(_config(files), tmp_path / "run", quiet=True)
+    # the label stage labels through the engine, like `kdtext label`: synthetic examples, then the pool
+    assert [call["where"](0) for call in engine_calls] == ["synthetic example 0", "unlabelled text 0"]
     n_synthetic = report["augment"]["n_synthetic"]
     probs = np.load(tmp_path / "run" / "label" / "probs.npy")
     assert probs.shape == (n_synthetic + 9, 2) and probs.dtype == np.float32
@@ -139,7 +146,7 @@ BAD = [
 @pytest.mark.parametrize("mode, message", BAD, ids=[b[0] for b in BAD])
 def test_bad_teacher_output_stops_the_run_before_any_student_sees_it(register_plugin, files, tmp_path, monkeypatch, teacher, mode, message):
     register_plugin(TeacherPlugin(), "plain-teacher", distribution=("kdtext-plain", "0.1"))
-    monkeypatch.setattr(label_stage, "PREDICT_BATCH", 16)
+    monkeypatch.setattr(labelling, "PREDICT_BATCH", 16)
     run_dir = tmp_path / "run"
     with pytest.raises(TeacherOutputError) as info:
         run_recipe(_config(files, teacher, mode=mode), run_dir, quiet=True)

@@ -133,10 +133,10 @@ def register(cli: click.Group) -> None:
             kdtext label synthetic.jsonl -o soft.jsonl --model runs/teacher --cache runs/cache
             kdtext label pool.jsonl -o soft/ --model runs/teacher --cache /shared/cache --engine ray --ray-address auto
         """
-        import time
-
         from ...data import read_texts
         from ...io import write_jsonl
+        from ...labelling import LabelOptions, label_with_teacher
+        from ...labelling.engine import get_engine
         from ...plugins import get_teacher
 
         if ray_address and engine != "ray":
@@ -147,60 +147,29 @@ def register(cli: click.Group) -> None:
         texts = read_texts(input_path, text_field=text_field)
         if not texts:
             raise DataError(input_path, None, "no examples in the file")
-        cls = get_teacher(teacher_name)
-        teacher = cls.load(model)
-        summary: dict[str, Any]
-        engine_figures = None
-        if teacher.label is not None:  # the optional batch labeller of the Teacher contract
-            options: dict[str, Any] = dict(cache_dir=cache_dir, batch_tokens=batch_tokens, device=device, quantize=quantize, progress=not no_progress)
-            if backend is not None:  # only teachers with backends take it
-                options["backend"] = backend
-            if precision is not None:
-                options["precision"] = precision
-            if engine == "ray":
-                from ...labelling.engine import get_engine
-
-                result, engine_figures = get_engine("ray", ray_address).label(teacher, texts, model_path=model, teacher_name=teacher_name, **options)
-            else:
-                result = teacher.label(texts, **options)
-            summary = result.summary()
-            if engine_figures is not None:
-                summary["engine"] = engine_figures
-            labels = list(teacher.label_space.labels)
-            if quantize and agreement_sample > 0:
-                sample = min(agreement_sample, len(texts))
-                reference = teacher.label(texts[:sample], device="cpu", batch_tokens=batch_tokens, progress=False)
-                summary["int8_agreement"] = round(
-                    float((reference.probs.argmax(1) == result.probs[:sample].argmax(1)).mean()), 4
-                )
-                summary["int8_max_abs_prob_diff"] = round(float(abs(reference.probs - result.probs[:sample]).max()), 5)
-                summary["agreement_sample"] = sample
-            rows = result.rows(texts, labels, logits=with_logits)
-        else:
-            if engine == "ray":
-                raise ConfigError(f"teacher {teacher_name!r} cannot label on Ray; use --engine local")
+        teacher = get_teacher(teacher_name).load(model)
+        if teacher.label is None:  # these flags are options of a batch labeller (Teacher.label)
             for flag, value in (("--batch-tokens", batch_tokens), ("--device", device), ("--quantize", quantize), ("--cache", cache_dir), ("--backend", backend), ("--precision", precision)):
                 if value is not None:
                     raise ConfigError(f"teacher {teacher_name!r} does not take {flag}")
-            started = time.perf_counter()
-            probs = teacher.predict_proba(texts)
-            try:
-                logit_rows = teacher.predict_logits(texts) if with_logits else None
-            except NotImplementedError:
-                raise ConfigError(f"teacher {teacher_name!r} has no logits; leave out --logits") from None
-            seconds = time.perf_counter() - started
-            labels = list(teacher.label_space.labels)
-            summary = {"examples": len(texts), "truncated": 0, "cache_hits": 0, "seconds": round(seconds, 3),
-                       "examples_per_second": round(len(texts) / seconds, 1) if seconds > 0 else None}
-
-            def plain_rows() -> Any:
-                for i, text in enumerate(texts):
-                    row: dict[str, Any] = {"text": text, "probs": {n: float(p) for n, p in zip(labels, probs[i])}}
-                    if logit_rows is not None:
-                        row["logits"] = {n: float(v) for n, v in zip(labels, logit_rows[i])}
-                    yield row
-
-            rows = plain_rows()
+        options = LabelOptions(
+            cache_dir=cache_dir, batch_tokens=batch_tokens, device=device, quantize=quantize, precision=precision or "auto", backend=backend
+        )
+        result, engine_figures = get_engine(engine, ray_address).label(
+            teacher, texts, options=options, model_path=model, teacher_name=teacher_name, progress=not no_progress, logits=with_logits
+        )
+        summary: dict[str, Any] = result.summary()
+        if engine == "ray":
+            summary["engine"] = engine_figures
+        else:
+            engine_figures = None
+        labels = list(teacher.label_space.labels)
+        if quantize and agreement_sample > 0:
+            sample = min(agreement_sample, len(texts))
+            reference = label_with_teacher(teacher, texts[:sample], options=LabelOptions(device="cpu", batch_tokens=batch_tokens))
+            summary["int8_agreement"] = round(float((reference.probs.argmax(1) == result.probs[:sample].argmax(1)).mean()), 4)
+            summary["int8_max_abs_prob_diff"] = round(float(abs(reference.probs - result.probs[:sample]).max()), 5)
+            summary["agreement_sample"] = sample
         summary["output"] = str(Path(output))
         if sharded:
             from ...labelling.engine.files import write_label_shards
@@ -208,7 +177,7 @@ def register(cli: click.Group) -> None:
             manifest = write_label_shards(output, texts, result.probs, labels, logits=result.logits if with_logits else None, summary=summary)
             summary["shards"] = len(manifest["files"])
         else:
-            write_jsonl(output, rows)
+            write_jsonl(output, result.rows(texts, labels, logits=with_logits))
         if as_json:
             click.echo(json.dumps(summary, indent=2))
             return
@@ -217,7 +186,7 @@ def register(cli: click.Group) -> None:
             f"{summary['cache_hits']} from cache) in {summary['seconds']:.1f} s: "
             f"{summary['examples_per_second']} examples/s"
         )
-        if summary.get("variant") and summary.get("device") and engine_figures is None:
+        if engine_figures is None and summary.get("device") not in (None, "", "n/a"):
             line += f" ({summary['variant']} on {summary['device']})"
         if engine_figures is not None:
             line += f" on {engine_figures['workers']} Ray worker(s)"

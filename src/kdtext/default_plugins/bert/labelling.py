@@ -19,7 +19,7 @@ from ...errors import ConfigError
 from ...labelling import LabelResult
 from ...labelling.cache import LabelCache, sequence_keys
 from .device import resolve_device, use_all_cores
-from ...labelling.validate import check_logits, check_teacher_output
+from ...labelling.validate import check_logits
 from .inference import BatchedInference, default_batch_tokens
 
 if TYPE_CHECKING:
@@ -137,10 +137,8 @@ def label(
             bar.close()
     if n:
         logits = unique_logits[inverse]
-    probs = teacher.activation(logits)
-    probs = check_teacher_output(probs, n, space, teacher=teacher_name, where=where)
     return LabelResult(
-        probs=probs,
+        probs=teacher.activation(logits),  # of finite logits (check_logits): checked again by the labelling path
         logits=logits,
         n_truncated=n_truncated,
         n_cached=n_cached,

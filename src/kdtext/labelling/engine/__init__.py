@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -30,9 +30,7 @@ from ...errors import ConfigError
 from .. import LabelOptions, label_with_teacher
 from .support import RAY_INSTALL_HINT, rate, ray_available, require_ray
 
-__all__ = [
-    "ENGINES", "RAY_INSTALL_HINT", "EngineTeacher", "LabelOptions", "LocalEngine", "get_engine", "rate", "ray_available", "require_ray",
-]  # fmt: skip
+__all__ = ["ENGINES", "RAY_INSTALL_HINT", "LabelOptions", "LocalEngine", "get_engine", "rate", "ray_available", "require_ray"]
 
 if TYPE_CHECKING:
     from ...augment.corpus import TokenizedCorpus
@@ -70,9 +68,6 @@ class LocalEngine:
     def session(self) -> Iterator["LocalEngine"]:
         yield self
 
-    def close(self) -> None:
-        pass
-
     def augment(self, corpus: "TokenizedCorpus", augmenter: Any, n: int | None, *, seed: int = 0) -> tuple["SyntheticSet", dict[str, Any]]:
         """``augmenter.augment(corpus, n, seed=seed)`` and its throughput figures."""
         started = time.perf_counter()
@@ -95,46 +90,26 @@ class LocalEngine:
         model_path: Any = None,
         teacher_name: str | None = None,
         progress: Any = False,
+        logits: bool = False,
+        where: Callable[[int], str] | None = None,
+        label_space: Any = None,
         **kwargs: Any,
     ) -> tuple["LabelResult", dict[str, Any]]:
-        """``teacher.label(texts|ids, **options)`` and its throughput figures.
+        """:func:`~kdtext.labelling.label_with_teacher` in this process, and its throughput figures.
 
         ``options`` (or loose keyword arguments, the same names) say how to label: see
-        :class:`~kdtext.labelling.LabelOptions`. ``model_path`` and ``teacher_name``
-        are what the Ray engine's workers load the teacher from; the local engine uses
-        ``teacher`` itself.
+        :class:`~kdtext.labelling.LabelOptions`; ``progress``, ``logits``, ``where`` and
+        ``label_space`` go to :func:`~kdtext.labelling.label_with_teacher`. ``model_path`` and
+        ``teacher_name`` are what the Ray engine's workers load the teacher from; the
+        local engine uses ``teacher`` itself.
         """
-        result = label_with_teacher(teacher, texts, ids, options=LabelOptions.from_kwargs(options, **kwargs), progress=progress)
+        result = label_with_teacher(
+            teacher, texts, ids, options=LabelOptions.from_kwargs(options, **kwargs), progress=progress, logits=logits, where=where,
+            label_space=label_space,
+        )  # fmt: skip
         return result, {
             "engine": "local",
             "workers": 1,
             "seconds": round(result.seconds, 3),
             "examples_per_second": rate(result.n_computed, result.seconds),
         }
-
-
-class EngineTeacher:
-    """A teacher whose ``label`` runs on an engine; every other attribute is the teacher's own.
-
-    Any teacher works, with or without a ``label`` of its own (the Ray engine's workers
-    then call ``predict_proba``). ``figures`` collects the engine's figures of each
-    ``label`` call (for the report).
-    """
-
-    def __init__(self, teacher: Any, engine: Any, *, model_path: Any, teacher_name: str):
-        self._teacher = teacher
-        self._engine = engine
-        self._model_path = model_path
-        self._teacher_name = teacher_name
-        self.figures: list[dict[str, Any]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._teacher, name)
-
-    def label(self, texts: Sequence[str] | None = None, ids: Any = None, *, progress: Any = False, **options: Any) -> "LabelResult":
-        result, figures = self._engine.label(
-            self._teacher, texts, ids, options=LabelOptions.from_kwargs(**options),
-            model_path=self._model_path, teacher_name=self._teacher_name, progress=bool(progress),
-        )  # fmt: skip
-        self.figures.append(figures)
-        return result

@@ -30,7 +30,7 @@ import socket
 import time
 import warnings
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -215,13 +215,14 @@ class TeacherActor:
     actor), ``seconds`` of the call, ``device``, ``variant`` and ``batch_tokens``.
     """
 
-    def __init__(self, teacher_name: str, model_path: str, options: dict[str, Any], teacher_cls: type | None = None):
+    def __init__(self, teacher_name: str, model_path: str, options: dict[str, Any], teacher_cls: type | None = None, logits: bool = False):
         if teacher_cls is None:
             from ... import plugins
 
             teacher_cls = plugins.get_teacher(teacher_name)
         self.teacher = teacher_cls.load(model_path)
         self.options = LabelOptions.from_kwargs(**options)
+        self.logits = logits
         self.worker = _worker_name()
         self.calls = 0
 
@@ -239,7 +240,8 @@ class TeacherActor:
             values = column.values.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
             offsets = column.offsets.to_numpy()
             seqs = [values[offsets[i] : offsets[i + 1]] for i in range(n)]
-        result = label_with_teacher(self.teacher, texts, seqs, options=self.options, progress=False)
+        # checked by the driver, which knows each row's place in the whole input
+        result = label_with_teacher(self.teacher, texts, seqs, options=self.options, logits=self.logits, check=False)
         k = np.asarray(result.probs).shape[1] if n else 0
         logits = result.logits if result.logits is not None else np.full((n, k), np.nan, np.float32)
         cached = np.asarray(result.cached, dtype=bool) if getattr(result, "cached", None) is not None else _first_true(n, result.n_cached)
@@ -312,6 +314,9 @@ def label_on_ray(
     cpus_per_worker: float = 1,
     max_restarts: int = 3,
     actor_cls: type | None = None,
+    logits: bool = False,
+    where: Callable[[int], str] | None = None,
+    label_space: Any = None,
     **kwargs: Any,
 ) -> tuple[LabelResult, dict[str, Any]]:
     """What the local engine gives for ``teacher`` on ``texts`` (or ``ids``), computed by an actor pool on Ray.
@@ -326,9 +331,11 @@ def label_on_ray(
     ``device="cpu"``). ``block_rows``: rows per block handed to an actor (default: about
     eight blocks per worker, 32 to 4,096 rows). An actor that dies is restarted and its
     block retried, up to ``max_restarts`` times; ``actor_cls`` (a :class:`TeacherActor`
-    subclass) is for instrumentation. Returns the result and figures: seconds, examples/s
-    in total and per worker, rows returned by the actors. Truncations are counted once
-    per distinct input.
+    subclass) is for instrumentation; ``logits`` asks a teacher without ``label`` for its
+    logits too; ``where(i)`` names input ``i`` in messages; ``label_space`` is what the output
+    is checked against (default: the teacher's). Returns the result and
+    figures: seconds, examples/s in total and per worker, rows returned by the actors.
+    Truncations are counted once per distinct input.
     """
     ray = require_ray()
     import pyarrow as pa
@@ -346,7 +353,7 @@ def label_on_ray(
     started = time.perf_counter()
     inputs = list(ids if as_ids else texts)  # type: ignore[arg-type]
     distinct, inverse = _distinct(inputs, as_ids)
-    space = teacher.label_space
+    space = label_space if label_space is not None else teacher.label_space
     n, k, u = len(inputs), len(space), len(distinct)
     unique_probs = np.zeros((u, k), np.float32)
     unique_logits = np.zeros((u, k), np.float32)
@@ -400,7 +407,9 @@ def label_on_ray(
             batch_size=None,
             batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(size=workers),
-            fn_constructor_kwargs={"teacher_name": name, "model_path": str(model_path), "options": actor_options, "teacher_cls": type(teacher)},
+            fn_constructor_kwargs={
+                "teacher_name": name, "model_path": str(model_path), "options": actor_options, "teacher_cls": type(teacher), "logits": logits,
+            },  # fmt: skip
             **placement,
         )
         # A lost actor is restarted and its block retried; bounded, so an actor that always
@@ -447,8 +456,10 @@ def label_on_ray(
     ray_seconds = time.perf_counter() - ray_started
     logits = unique_logits[inverse] if n else np.zeros((0, k), np.float32)
 
-    def where(i: int) -> str:
-        return f"example {i}" if as_ids else f"example {i} ({inputs[i][:40]!r})"
+    if where is None:
+
+        def where(i: int) -> str:
+            return f"example {i}" if as_ids else f"example {i} ({inputs[i][:40]!r})"
 
     probs = check_probabilities(
         unique_probs[inverse] if n else np.zeros((0, k), np.float32), n, space, who=f"teacher {name!r}", where=where, error=TeacherOutputError
@@ -542,9 +553,6 @@ class RayEngine:
             if started and not self.keep_alive:
                 ray.shutdown()
 
-    def close(self) -> None:
-        pass
-
     def augment(self, corpus: "TokenizedCorpus", augmenter: Any, n: int | None, *, seed: int = 0) -> tuple["SyntheticSet", dict[str, Any]]:
         with self.session():
             return augment_on_ray(corpus, augmenter, n, seed=seed, shards=self.shards)
@@ -559,11 +567,15 @@ class RayEngine:
         model_path: Any = None,
         teacher_name: str | None = None,
         progress: Any = False,
+        logits: bool = False,
+        where: Callable[[int], str] | None = None,
+        label_space: Any = None,
         **kwargs: Any,
     ) -> tuple[LabelResult, dict[str, Any]]:
         """Like :meth:`kdtext.labelling.engine.LocalEngine.label`, on the cluster (see :func:`label_on_ray`)."""
         kwargs.setdefault("workers", self.workers)
         with self.session():
             return label_on_ray(
-                teacher, texts, ids, model_path=model_path, teacher_name=teacher_name, options=options, progress=bool(progress), **kwargs
-            )
+                teacher, texts, ids, model_path=model_path, teacher_name=teacher_name, options=options, progress=bool(progress),
+                logits=logits, where=where, label_space=label_space, **kwargs,
+            )  # fmt: skip
