@@ -109,6 +109,13 @@ def test_label_on_ray_equals_local_in_input_order(loaded, trained_dir, texts, tm
     assert again.n_computed == 0 and again.n_cached == len(texts) and figures["computed"] == 0
 
 
+def test_representations_on_ray_are_the_local_ones_in_input_order(loaded, trained_dir, texts, tmp_path):
+    local = loaded.label(texts, backend="torch", representations=True, progress=False)
+    result, _ = label_on_ray(loaded, texts, model_path=trained_dir, backend="torch", representations=True, block_rows=80)
+    assert result.representations.dtype == np.float16 and result.representations.shape == local.representations.shape
+    np.testing.assert_allclose(result.representations.astype(np.float32), local.representations.astype(np.float32), atol=2e-3)
+
+
 def test_rerun_labels_only_what_the_cache_lacks(loaded, trained_dir, texts, tmp_path):
     cache = tmp_path / "cache"
     loaded.label(texts[:120], cache_dir=cache, progress=False)  # what finished before a job was lost

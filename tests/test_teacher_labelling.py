@@ -173,7 +173,7 @@ def test_cache_ignores_temporary_and_damaged_chunks(tmp_path, capsys):
     (cache.path / ".chunk-123.npz.tmp").write_bytes(b"half a chunk")  # what a kill mid-write leaves
     (cache.path / "chunk-bad-0.npz").write_bytes(b"not a zip file")
     fresh = LabelCache(tmp_path, "t-fp32", 2)  # another worker
-    found, logits = fresh.lookup(np.concatenate([keys, sequence_keys([np.array([9])])]))
+    found, logits, _ = fresh.lookup(np.concatenate([keys, sequence_keys([np.array([9])])]))
     assert found.tolist() == [True, True, False]
     np.testing.assert_allclose(logits[:2], [[0.1, 0.2], [0.3, 0.4]], rtol=1e-6)
     assert "unreadable cache chunk ignored" in capsys.readouterr().err
@@ -186,7 +186,7 @@ def test_cache_sees_chunks_written_by_other_workers(tmp_path):
     keys = sequence_keys([np.array([i, i + 1]) for i in range(50)])
     one.add(keys[:25], np.arange(25, dtype=np.float32)[:, None])
     two.add(keys[25:], np.arange(25, 50, dtype=np.float32)[:, None])
-    found, logits = one.lookup(keys)
+    found, logits, _ = one.lookup(keys)
     assert found.all() and logits[:, 0].tolist() == list(range(50))
 
 

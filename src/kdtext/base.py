@@ -126,6 +126,12 @@ class Teacher(Plugin, ABC):
                                   :class:`kdtext.labelling.LabelResult`: when set, ``kdtext run``
                                   and ``kdtext label`` call it (with a label cache) instead of
                                   ``predict_proba``; it is given only the options a run sets
+    ``gives_representations``     True: ``label(..., representations=True)`` also returns the
+                                  teacher's sentence representation of each example, from the
+                                  same forward pass (``LabelResult.representations``, float16
+                                  ``(n, dims)``; the built-in teacher: the mean of its last
+                                  hidden states over the example's tokens), cached with the
+                                  probabilities. Default False: it is never asked
     ``input_ids(synthetic)``      the teacher's input ids of every example of a synthetic set,
                                   made from its word arrays without tokenizing its texts; ``run``
                                   then labels them with ``label(ids=...)``. Default None: the
@@ -153,6 +159,8 @@ class Teacher(Plugin, ABC):
     run_unsupported: ClassVar[str] = ""
     #: Optional batch labeller with a cache (see the class docstring); None: ``predict_proba``.
     label: Callable[..., Any] | None = None
+    #: ``label(..., representations=True)`` also returns each example's sentence representation.
+    gives_representations: ClassVar[bool] = False
     label_space: "LabelSpace | None" = None
 
     @classmethod

@@ -202,7 +202,7 @@ class CommandTeacher(Teacher):
         if cache_dir is not None and n:
             cache = LabelCache(cache_dir, self.fingerprint(), k)
             keys = text_keys(self.params["cmd"], texts)
-            found, cached = cache.lookup(keys)
+            found, cached, _ = cache.lookup(keys)
             probs[found] = cached[found]
             todo = np.flatnonzero(~found)
         size = self.params["batch_size"]

@@ -31,6 +31,8 @@ class LabelOptions:
     ``batch_tokens``: tokens per padded batch; ``max_batch_size``: rows per batch;
     ``quantize``: ``"int8"`` or None; ``precision``: ``"auto"``, ``"fp32"``...;
     ``backend``: what runs the model (None: the teacher's own choice);
+    ``representations``: also return each example's sentence representation (only a
+    teacher with :attr:`kdtext.Teacher.gives_representations` can);
     ``extra``: further keyword arguments a particular teacher's ``label`` takes.
     """
 
@@ -41,6 +43,7 @@ class LabelOptions:
     quantize: str | None = None
     precision: str = "auto"
     backend: str | None = None
+    representations: bool = False
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
@@ -62,6 +65,8 @@ class LabelOptions:
                 found[name] = str(value) if name == "cache_dir" else value
         if self.precision != "auto":
             found["precision"] = self.precision
+        if self.representations:
+            found["representations"] = True
         found.update(self.extra)
         return found
 
@@ -71,8 +76,11 @@ class LabelResult:
     """Soft labels for a list of examples, in input order, and how they were obtained.
 
     ``probs`` and ``logits`` are float32 ``(n, n_labels)`` (``logits`` None where the
-    teacher gives none); ``seconds`` is wall time of the whole call (tokenization, cache
-    and model), so ``examples_per_second`` is the end-to-end rate.
+    teacher gives none); ``representations``, when asked for (else None), the teacher's
+    sentence representation of each example, float16 ``(n, dims)`` (the built-in teacher:
+    the mean of its last hidden states over the example's tokens); ``seconds`` is wall
+    time of the whole call (tokenization, cache and model), so ``examples_per_second`` is
+    the end-to-end rate.
     """
 
     probs: np.ndarray
@@ -88,6 +96,7 @@ class LabelResult:
     padding_ratio: float = 1.0
     #: Per example, whether the label cache already held it (None: not known per example).
     cached: np.ndarray | None = None
+    representations: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.probs)
@@ -162,7 +171,8 @@ def label_with_teacher(
     :data:`PREDICT_BATCH` texts (and ``predict_logits`` too with ``logits``); it cannot
     take ``ids`` and has no cache, so ``options`` do not apply. With ``check`` (the
     default), the probabilities are validated (:func:`kdtext.labelling.validate.check_teacher_output`)
-    against ``label_space`` (default: the teacher's), ``where(i)`` naming example ``i``: a
+    against ``label_space`` (default: the teacher's), ``where(i)`` naming example ``i``, and
+    so are the representations ``options`` asked for: a
     :class:`~kdtext.errors.TeacherOutputError` stops the caller before anything trains on them.
     """
     from ..errors import ConfigError
@@ -170,6 +180,8 @@ def label_with_teacher(
     options = options if options is not None else LabelOptions()
     space = label_space if label_space is not None else teacher.label_space
     who = f"teacher {getattr(teacher, 'name', '') or type(teacher).__name__!r}"
+    if options.representations and not getattr(teacher, "gives_representations", False):
+        raise ConfigError(f"{who} gives no sentence representations (kdtext.Teacher.gives_representations is False)")
     if (texts is None) == (ids is None):
         raise ConfigError("labelling takes texts or ids (one of them)")
     if isinstance(texts, str):
@@ -188,9 +200,11 @@ def label_with_teacher(
     if logits and result.logits is None:
         raise ConfigError(f"{who} gives no logits (raw scores before softmax or sigmoid)")
     if check:
-        from .validate import check_teacher_output
+        from .validate import check_representations, check_teacher_output
 
         result.probs = check_teacher_output(result.probs, n, space, teacher=who, where=where)
+        if options.representations:
+            result.representations = check_representations(result.representations, n, teacher=who, where=where)
     return result
 
 
@@ -212,6 +226,7 @@ def _as_result(got: Any, n: int, started: float) -> LabelResult:
         variant=str(getattr(got, "variant", "n/a")),
         batch_tokens=int(getattr(got, "batch_tokens", 0) or 0),
         cached=getattr(got, "cached", None),
+        representations=getattr(got, "representations", None),
     )
 
 

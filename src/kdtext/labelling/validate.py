@@ -42,3 +42,25 @@ def check_logits(logits: np.ndarray, *, teacher: str = "teacher", where: Callabl
             f"{teacher} produced NaN or infinite scores for {int(bad.sum())} of {len(logits)} examples "
             f"(first: {first_example(bad, where)}); the model's weights may be corrupt or it overflowed in half precision"
         )
+
+
+def check_representations(
+    representations: Any, n_rows: int, *, teacher: str = "teacher", where: Callable[[int], str] | None = None
+) -> np.ndarray:
+    """The sentence representations a teacher was asked for, as float16 ``(n_rows, dims)``; anything
+    missing, of another shape, NaN or infinite (in float16 too) is one :class:`TeacherOutputError`."""
+    if representations is None:
+        raise TeacherOutputError(f"{teacher} was asked for sentence representations and returned none")
+    try:
+        array = np.asarray(representations, dtype=np.float16)
+    except (TypeError, ValueError) as exc:
+        raise TeacherOutputError(f"{teacher} returned sentence representations that are not a numeric matrix: {exc}") from None
+    if array.ndim != 2 or array.shape[0] != n_rows or (n_rows and not array.shape[1]):
+        raise TeacherOutputError(f"{teacher} returned sentence representations of shape {array.shape}, expected ({n_rows}, dims)")
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        raise TeacherOutputError(
+            f"{teacher} returned NaN or infinite sentence representations (in float16) for {int(bad.sum())} of {n_rows} "
+            f"examples (first: {first_example(bad, where)})"
+        )
+    return array

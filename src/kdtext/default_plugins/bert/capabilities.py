@@ -1,11 +1,12 @@
 """The optional part of the Teacher contract that the ``bert`` teacher offers (a mixin of
 :class:`~kdtext.default_plugins.bert.teacher.BertTeacher`): the input ids of a synthetic set
-made without tokenizing its texts, its tokenizer's words, and word vectors for the student.
+made without tokenizing its texts, its tokenizer's words, word vectors for the student, and
+sentence representations from ``label``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -20,6 +21,9 @@ class HuggingFaceCapabilities:
     # BertTeacher gives these, and ``_require_model()``; kdtext.Teacher gives ``device()``.
     tokenizer: Any
     model: Any
+    #: ``label(..., representations=True)``: the mean last hidden state over each example's
+    #: tokens, from the forward pass that gives its logits (PyTorch or the ONNX graph's second output).
+    gives_representations: ClassVar[bool] = True
 
     def input_ids(self, synthetic: "SyntheticSet") -> list[list[int]] | None:
         """``tokenizer(text)["input_ids"]`` of every example, emitted from the set's word arrays

@@ -42,6 +42,15 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
+def masked_mean(hidden: "torch.Tensor", attention_mask: "torch.Tensor | None") -> "torch.Tensor":
+    """The mean of ``hidden`` ``(b, n, d)`` over each row's non-padding tokens (``attention_mask``
+    ``(b, n)``; None: no padding), in the dtype of ``hidden``: a sentence representation."""
+    if attention_mask is None:
+        return hidden.mean(1)
+    weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1)
+
+
 def pad_batch(seqs: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray | None]:
     """``(input_ids, attention_mask)`` int64 ``(b, longest)``; the mask is None when no row is padded."""
     lengths = [len(s) for s in seqs]
@@ -78,13 +87,15 @@ class BatchedInference:
     """Runs a sequence classifier over many id sequences in token-budget batches.
 
     ``model`` is called as ``model(input_ids=..., attention_mask=...)`` and must return
-    an object with ``.logits`` (Hugging Face style), or have ``takes_numpy = True`` and a
-    ``logits(input_ids, attention_mask)`` method over numpy arrays (the onnx backend).
-    ``autocast_dtype`` (bf16/fp16 on CUDA, bf16 on the CPU) is used when given. Results
-    reach ``on_done(indices, logits)`` in flushes of about ``flush_every`` examples (or
-    every ``flush_seconds`` seconds), indices being positions in the ``seqs`` given to
-    :meth:`run`; GPU results stay on the device until a flush, so the host never waits
-    on the GPU between batches.
+    an object with ``.logits`` (Hugging Face style), or have ``takes_numpy = True`` and an
+    ``outputs(input_ids, attention_mask, representations)`` method over numpy arrays (the
+    onnx backend). With ``representations``, the same forward pass also gives each
+    sequence's sentence representation (:func:`masked_mean` of the last hidden states,
+    float32). ``autocast_dtype`` (bf16/fp16 on CUDA, bf16 on the CPU) is used when given.
+    Results reach ``on_done(indices, logits, representations or None)`` in flushes of
+    about ``flush_every`` examples (or every ``flush_seconds`` seconds), indices being
+    positions in the ``seqs`` given to :meth:`run`; GPU results stay on the device until
+    a flush, so the host never waits on the GPU between batches.
     """
 
     model: Any
@@ -95,14 +106,16 @@ class BatchedInference:
     autocast_dtype: "torch.dtype | None" = None
     flush_every: int = 4096
     flush_seconds: float = 30.0
+    representations: bool = False
     stats: InferenceStats = field(default_factory=InferenceStats)
 
-    def _forward(self, seqs: Sequence[np.ndarray]) -> "torch.Tensor":
+    def _forward(self, seqs: Sequence[np.ndarray]) -> "tuple[torch.Tensor, torch.Tensor | None]":
         import torch
 
         ids_np, mask_np = pad_batch(seqs, self.pad_id)
         if getattr(self.model, "takes_numpy", False):  # the onnx backend (kdtext.default_plugins.bert.ort)
-            return torch.from_numpy(self.model.logits(ids_np, mask_np))
+            logits_np, reps_np = self.model.outputs(ids_np, mask_np, self.representations)
+            return torch.from_numpy(logits_np), None if reps_np is None else torch.from_numpy(reps_np)
         ids = torch.from_numpy(ids_np)
         mask = None if mask_np is None else torch.from_numpy(mask_np)
         if self.device.type == "cuda":
@@ -114,10 +127,11 @@ class BatchedInference:
         with torch.inference_mode():
             if self.autocast_dtype is not None and self.device.type in ("cuda", "cpu"):
                 with torch.autocast(self.device.type, dtype=self.autocast_dtype):
-                    logits = self.model(input_ids=ids, attention_mask=mask).logits
+                    out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=self.representations)
             else:
-                logits = self.model(input_ids=ids, attention_mask=mask).logits
-        return logits.float()
+                out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=self.representations)
+            reps = masked_mean(out.hidden_states[-1].float(), mask) if self.representations else None
+        return out.logits.float(), reps
 
     def _release_memory(self) -> None:
         import gc
@@ -130,7 +144,7 @@ class BatchedInference:
 
     def _forward_or_halve(
         self, seqs: Sequence[np.ndarray], index: np.ndarray
-    ) -> list[tuple[np.ndarray, "torch.Tensor"]]:
+    ) -> list[tuple[np.ndarray, "tuple[torch.Tensor, torch.Tensor | None]"]]:
         try:
             return [(index, self._forward([seqs[i] for i in index]))]
         except Exception as exc:
@@ -152,10 +166,10 @@ class BatchedInference:
     def run(
         self,
         seqs: Sequence[np.ndarray],
-        on_done: Callable[[np.ndarray, np.ndarray], None],
+        on_done: Callable[[np.ndarray, np.ndarray, np.ndarray | None], None],
         progress: Any = None,
     ) -> InferenceStats:
-        """Compute logits for every sequence; ``progress`` is a tqdm bar (or None)."""
+        """Compute logits (and representations) for every sequence; ``progress`` is a tqdm bar (or None)."""
         import torch
 
         start_time = time.perf_counter()
@@ -164,7 +178,7 @@ class BatchedInference:
         if n and lengths.min() < 1:
             raise KdtextError(f"example {int(np.argmin(lengths))} has no tokens at all")
         order = np.argsort(-lengths, kind="stable")
-        pending: list[tuple[np.ndarray, torch.Tensor]] = []
+        pending: list[tuple[np.ndarray, tuple[torch.Tensor, torch.Tensor | None]]] = []
         n_pending = 0
         last_flush = time.monotonic()
 
@@ -173,9 +187,10 @@ class BatchedInference:
             if not pending:
                 return
             index = np.concatenate([i for i, _ in pending])
-            logits = torch.cat([t for _, t in pending]).cpu().numpy()
+            logits = torch.cat([t for _, (t, _) in pending]).cpu().numpy()
+            reps = torch.cat([r for _, (_, r) in pending]).cpu().numpy() if self.representations else None
             pending, n_pending, last_flush = [], 0, time.monotonic()
-            on_done(index, logits)
+            on_done(index, logits, reps)
 
         start = 0
         try:

@@ -50,11 +50,14 @@ def label(
     precision: str = "auto",
     backend: str | None = None,
     progress: bool | str = True,
+    representations: bool = False,
     with_special_tokens: bool = True,
     flush_every: int = 4096,
     flush_seconds: float = 30.0,
 ) -> LabelResult:
-    """Probabilities and logits for ``texts`` or pre-tokenized ``ids`` (exactly one of them).
+    """Probabilities and logits (and, with ``representations``, the mean last hidden state over
+    each example's tokens, from the same forward pass) for ``texts`` or pre-tokenized ``ids``
+    (exactly one of them).
 
     ``teacher`` is a :class:`kdtext.default_plugins.bert.teacher.BertTeacher` (not imported here: bert
     imports this module). See :meth:`~kdtext.default_plugins.bert.teacher.BertTeacher.label` for the parameters.
@@ -95,14 +98,16 @@ def label(
         first, inverse = np.zeros(0, np.int64), np.zeros(0, np.int64)
     known = np.zeros(len(first), dtype=bool)
     unique_logits = np.zeros((len(first), k), dtype=np.float32)
+    dims = int(teacher.model.config.hidden_size) if representations else 0
+    unique_reps = np.zeros((len(first), dims), dtype=np.float16) if representations else None
     cache = None
     if cache_dir is not None:
-        namespace = f"{teacher.fingerprint()}-{variant}"
-        caches = getattr(teacher, "_caches", {})
-        cache = caches.get((str(cache_dir), namespace))
+        # entries with representations live apart: a run that asks for them never finds an entry without
+        namespace = f"{teacher.fingerprint()}-{variant}" + ("-representations" if representations else "")
+        cache = teacher._caches.get((str(cache_dir), namespace))
         if cache is None:
-            cache = caches[(str(cache_dir), namespace)] = LabelCache(cache_dir, namespace, k)
-        known, unique_logits = cache.lookup(keys[first])
+            cache = teacher._caches[(str(cache_dir), namespace)] = LabelCache(cache_dir, namespace, k, representation_dims=dims)
+        known, unique_logits, unique_reps = cache.lookup(keys[first])
     n_cached = int(np.count_nonzero(known[inverse])) if n else 0
     todo = np.flatnonzero(~known)
     runner = BatchedInference(
@@ -114,14 +119,19 @@ def label(
         autocast_dtype=autocast_dtype,
         flush_every=flush_every,
         flush_seconds=flush_seconds,
+        representations=representations,
     )
 
-    def on_done(local: np.ndarray, out: np.ndarray) -> None:
+    def on_done(local: np.ndarray, out: np.ndarray, reps: np.ndarray | None) -> None:
         unique_rows = todo[local]
         check_logits(out, teacher=teacher_name, where=lambda j: where(int(first[unique_rows[j]])))
         unique_logits[unique_rows] = out
+        if reps is not None:
+            reps = reps.astype(np.float16)
+            check_logits(reps, teacher=teacher_name, where=lambda j: where(int(first[unique_rows[j]])))
+            unique_reps[unique_rows] = reps  # type: ignore[index]
         if cache is not None:
-            cache.add(keys[first[unique_rows]], out)
+            cache.add(keys[first[unique_rows]], out, reps)
 
     bar = None
     if progress and len(todo):
@@ -150,6 +160,7 @@ def label(
         n_oom_halvings=stats.n_oom_halvings,
         padding_ratio=stats.padding_ratio,
         cached=known[inverse] if n else np.zeros(0, bool),
+        representations=None if unique_reps is None else (unique_reps[inverse] if n else unique_reps[:0]),
     )
 
 

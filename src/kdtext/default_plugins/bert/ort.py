@@ -5,7 +5,10 @@ Why: on the CPU a small encoder spends much of its time between the matrix produ
 optimizer fuses those into a few kernels (``EmbedLayerNormalization``, ``Attention``,
 ``SkipLayerNormalization``, ``BiasGelu``). The numbers stay fp32: the logits agree with
 PyTorch's to about 1e-6 (``benchmarks/label.py`` measures it, and every export is
-checked against PyTorch on a probe batch before it is used).
+checked against PyTorch on a probe batch before it is used). The graph has a second output,
+``representations``: the mean of the last hidden states over each example's non-padding
+tokens (what ``label(..., representations=True)`` returns), from the same forward pass and
+checked against PyTorch the same way; a job that does not ask for it does not fetch it.
 
 The export is made once per teacher and cached by the teacher's fingerprint (which
 hashes its weights, config and max length), so a rerun, another run with the same
@@ -48,7 +51,8 @@ AUTO_MIN_EXAMPLES = 1000
 #: Default tokens per padded batch for ONNX Runtime: its fused kernels are as fast on
 #: 4k-token batches as on 8k, and smaller batches pad less.
 DEFAULT_BATCH_TOKENS = 4096
-EXPORT_FORMAT = 1
+#: 2: the graph also outputs ``representations`` (an export of format 1 is made again).
+EXPORT_FORMAT = 2
 OPSET = 17
 #: Largest |logit difference| between ONNX Runtime and PyTorch on the probe batch for an export to be used.
 PROBE_TOLERANCE = 1e-3
@@ -98,8 +102,9 @@ def cache_root() -> Path:
 class OnnxClassifier:
     """An ONNX Runtime session with the call :class:`~kdtext.default_plugins.bert.inference.BatchedInference` needs.
 
-    ``logits(input_ids, attention_mask)`` takes int64 numpy arrays ``(b, n)`` and returns
-    float32 logits ``(b, n_labels)``.
+    ``outputs(input_ids, attention_mask, representations)`` takes int64 numpy arrays
+    ``(b, n)`` and returns float32 logits ``(b, n_labels)`` and, when asked, float32
+    representations ``(b, hidden)`` (else None).
     """
 
     takes_numpy = True
@@ -119,13 +124,17 @@ class OnnxClassifier:
         self.info = info
         self.threads = threads
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray | None) -> np.ndarray:
+    def outputs(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray | None, representations: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         if attention_mask is None:
             attention_mask = np.ones_like(input_ids)
         feed = {"input_ids": input_ids.astype(np.int64, copy=False), "attention_mask": attention_mask.astype(np.int64, copy=False)}
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
-        return np.asarray(self.session.run(["logits"], feed)[0], dtype=np.float32)
+        got = self.session.run(["logits", "representations"] if representations else ["logits"], feed)
+        logits = np.asarray(got[0], dtype=np.float32)
+        return logits, np.asarray(got[1], dtype=np.float32) if representations else None
 
 
 def _probe_batch(teacher: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -146,11 +155,34 @@ def _probe_batch(teacher: Any) -> tuple[np.ndarray, np.ndarray]:
     return ids, (mask if mask is not None else np.ones_like(ids))
 
 
-def _torch_logits(model: Any, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _torch_outputs(model: Any, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's logits and mean last hidden states of ``model`` (in eval mode) on one batch: what the export must give."""
     import torch
 
+    from .inference import masked_mean
+
+    attention = torch.from_numpy(mask)
     with torch.inference_mode():
-        return model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).logits.float().numpy()
+        out = model(input_ids=torch.from_numpy(ids), attention_mask=attention, output_hidden_states=True)
+        return out.logits.float().numpy(), masked_mean(out.hidden_states[-1].float(), attention).numpy()
+
+
+def _graph(model: Any) -> Any:
+    """``model`` as the module that is exported: ``(input_ids, attention_mask) -> (logits, representations)``."""
+    import torch
+
+    from .inference import masked_mean
+
+    class Outputs(torch.nn.Module):
+        def __init__(self, model: Any):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+            return out.logits, masked_mean(out.hidden_states[-1], attention_mask)
+
+    return Outputs(model)
 
 
 def _export(teacher: Any, folder: Path) -> dict[str, Any]:
@@ -170,18 +202,26 @@ def _export(teacher: Any, folder: Path) -> dict[str, Any]:
             pass
     ids, mask = _probe_batch(teacher)
     raw = folder / "raw.onnx"
+    graph = _graph(model)
+    # torch.onnx.export puts the module back in the mode it found it in, and a new Module is in
+    # training mode: eval before and after, or dropout would make PyTorch disagree with the export.
+    graph.eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model,
+            graph,
             (torch.from_numpy(ids), torch.from_numpy(mask)),
             str(raw),
             input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "logits": {0: "batch"}},
+            output_names=["logits", "representations"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+                "logits": {0: "batch"}, "representations": {0: "batch"},
+            },  # fmt: skip
             opset_version=OPSET,
             dynamo=False,  # the TorchScript exporter: offline, seconds, and the graph the optimizer knows
         )
+    graph.eval()
     info: dict[str, Any] = {"export_seconds": round(time.perf_counter() - started, 2), "optimized": False, "fused": {}}
     config = model.config
     target = folder / "model.onnx"
@@ -207,17 +247,18 @@ def _export(teacher: Any, folder: Path) -> dict[str, Any]:
         shutil.copyfile(raw, target)
     raw.unlink()
     info["seconds"] = round(time.perf_counter() - started, 2)
-    # Checked against PyTorch before anything is labelled with it.
+    # Every output checked against PyTorch before anything is labelled with it.
     session = OnnxClassifier(target, 1, info)
-    got = session.logits(ids, mask)
-    want = _torch_logits(model, ids, mask)
-    diff = float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf")
-    info["probe_max_logit_diff"] = diff
-    if not diff <= PROBE_TOLERANCE:
-        raise ModelError(
-            f"the ONNX export of the teacher disagrees with PyTorch (largest logit difference {diff:.3g} on a probe batch); "
-            "use --backend torch"
-        )
+    got = session.outputs(ids, mask, representations=True)
+    want = _torch_outputs(model, ids, mask)
+    for name, key, mine, theirs in zip(("logit", "representation"), ("probe_max_logit_diff", "probe_max_representation_diff"), got, want):
+        diff = float(np.max(np.abs(mine - theirs))) if mine is not None and mine.shape == theirs.shape else float("inf")
+        info[key] = diff
+        if not diff <= PROBE_TOLERANCE:
+            raise ModelError(
+                f"the ONNX export of the teacher disagrees with PyTorch (largest {name} difference {diff:.3g} on a probe batch); "
+                "use --backend torch"
+            )
     return info
 
 

@@ -435,6 +435,7 @@ class BertTeacher(HuggingFaceCapabilities, Teacher):
         precision: str = "auto",
         backend: str | None = None,
         progress: bool = True,
+        representations: bool = False,
         with_special_tokens: bool = True,
         flush_every: int = 4096,
         flush_seconds: float = 30.0,
@@ -453,6 +454,7 @@ class BertTeacher(HuggingFaceCapabilities, Teacher):
         * ``backend``: ``auto``/``torch``/``onnx`` (default: the ``backend`` param); the
           ONNX export is made once per teacher and kept beside the label cache.
         * ``progress``: a tqdm bar with examples/s on stderr.
+        * ``representations``: also each example's mean last hidden state (float16), cached apart.
 
         Raises :class:`~kdtext.errors.TeacherOutputError` on NaN/inf outputs (never cached).
         """
@@ -471,6 +473,7 @@ class BertTeacher(HuggingFaceCapabilities, Teacher):
             precision=precision,
             backend=backend,
             progress=progress,
+            representations=representations,
             with_special_tokens=with_special_tokens,
             flush_every=flush_every,
             flush_seconds=flush_seconds,

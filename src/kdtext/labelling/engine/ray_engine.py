@@ -212,7 +212,8 @@ class TeacherActor:
     for a teacher without them), ``cached`` (whether the label cache already held the
     row), the call's ``computed`` and ``truncated`` counts on its first row (0 on the
     others) and, repeated on every row, the ``worker``, ``call`` (a counter of this
-    actor), ``seconds`` of the call, ``device``, ``variant`` and ``batch_tokens``.
+    actor), ``seconds`` of the call, ``device``, ``variant`` and ``batch_tokens``; and
+    ``representations`` (float16 ``(rows, dims)``) when the options ask for them.
     """
 
     def __init__(self, teacher_name: str, model_path: str, options: dict[str, Any], teacher_cls: type | None = None, logits: bool = False):
@@ -246,7 +247,7 @@ class TeacherActor:
         logits = result.logits if result.logits is not None else np.full((n, k), np.nan, np.float32)
         cached = np.asarray(result.cached, dtype=bool) if getattr(result, "cached", None) is not None else _first_true(n, result.n_cached)
         first_row = np.zeros(n, np.int64)
-        return {
+        out = {
             "idx": idx,
             "probs": np.asarray(result.probs, dtype=np.float32),
             "logits": np.asarray(logits, dtype=np.float32),
@@ -260,6 +261,11 @@ class TeacherActor:
             "variant": np.full(n, str(getattr(result, "variant", "n/a")), dtype=object),
             "batch_tokens": np.full(n, int(getattr(result, "batch_tokens", 0) or 0), dtype=np.int64),
         }
+        if self.options.representations:
+            from ..validate import check_representations
+
+            out["representations"] = check_representations(result.representations, n, teacher=f"teacher {self.teacher.name!r}")
+        return out
 
 
 def _on_first_row(column: np.ndarray, value: int) -> np.ndarray:
@@ -349,6 +355,8 @@ def label_on_ray(
         raise ConfigError(f"teacher {name or teacher!r} cannot label on Ray: its workers need the saved teacher and its plugin name")
     if (texts is None) == (ids is None):
         raise ConfigError("labelling takes texts or ids (one of them)")
+    if options.representations and not getattr(teacher, "gives_representations", False):
+        raise ConfigError(f"teacher {name!r} gives no sentence representations (kdtext.Teacher.gives_representations is False)")
     as_ids = ids is not None
     started = time.perf_counter()
     inputs = list(ids if as_ids else texts)  # type: ignore[arg-type]
@@ -358,6 +366,7 @@ def label_on_ray(
     unique_probs = np.zeros((u, k), np.float32)
     unique_logits = np.zeros((u, k), np.float32)
     cached = np.zeros(u, bool)
+    unique_reps: np.ndarray | None = None
     prepare_seconds = time.perf_counter() - started
 
     resources = ray.cluster_resources()
@@ -432,6 +441,11 @@ def label_on_ray(
                 unique_probs[idx] = np.asarray(batch["probs"], dtype=np.float32).reshape(len(idx), k)
                 unique_logits[idx] = np.asarray(batch["logits"], dtype=np.float32).reshape(len(idx), k)
                 cached[idx] = np.asarray(batch["cached"], dtype=bool)
+                if options.representations:
+                    reps = np.asarray(batch["representations"], dtype=np.float16).reshape(len(idx), -1)
+                    if unique_reps is None:
+                        unique_reps = np.zeros((u, reps.shape[1]), np.float16)
+                    unique_reps[idx] = reps
                 n_computed += int(np.asarray(batch["computed"]).sum())
                 n_truncated += int(np.asarray(batch["truncated"]).sum())
                 calls = np.asarray([f"{w}#{c}" for w, c in zip(batch["worker"].tolist(), batch["call"].tolist())])
@@ -502,6 +516,11 @@ def label_on_ray(
         batch_tokens=batch_tokens,
         cached=cached[inverse] if n else np.zeros(0, bool),
     )
+    if options.representations:
+        from ..validate import check_representations
+
+        reps = unique_reps[inverse] if unique_reps is not None else np.zeros((0, 0), np.float16)
+        result.representations = check_representations(reps, n, teacher=f"teacher {name!r}", where=where)
     return result, figures
 
 
