@@ -211,11 +211,11 @@ def _word_vectors(run: Path, teacher: Any, out: Path) -> None:
 
     from kdtext.augment.corpus import TokenizedCorpus
     from kdtext.data import read_texts
-    from kdtext.students.vectors import save_vectors, teacher_vocabulary, word_vectors
+    from kdtext.students.vectors import save_vectors, word_vectors
 
     corpus = TokenizedCorpus.load(run / "corpus" / "corpus")
     pool = TokenizedCorpus.from_texts(read_texts(run / "data" / "unlabeled.jsonl"), lang="en", tagger=None)
-    words = set(corpus.vocab) | set(pool.vocab) | set(teacher_vocabulary(teacher.tokenizer))
+    words = set(corpus.vocab) | set(pool.vocab) | set(teacher.vocabulary())
     started = time.perf_counter()
     with tqdm(total=len(words), unit=" words", desc="word vectors", file=sys.stderr) as bar:
         kept, vectors = word_vectors(teacher, words, dims=teacher.model.config.hidden_size, source="encoder", progress=bar.update)
