@@ -150,7 +150,7 @@ def test_builtin_data_names_reach_the_run_config():
     from kdtext.pipeline.config import RunConfig
 
     RunConfig(data="bbc").validate()
-    with pytest.raises(Exception, match="unknown --data 'bbcc'; use one of demo, bbc, tweets"):
+    with pytest.raises(Exception, match="unknown data 'bbcc'; use one of demo, bbc, tweets"):
         RunConfig(data="bbcc").validate()
     with pytest.raises(KdtextError, match="unknown data set 'x'; available: demo, bbc, tweets"):
         datasets.builtin_splits("x")

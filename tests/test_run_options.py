@@ -49,3 +49,54 @@ def test_a_flag_reaches_the_config_under_the_field_name(tmp_path, monkeypatch):
     assert config.augment_params == {"n_iter": 3} and config.augment_unlabeled is False and config.n_synthetic == 10
     assert config.student == RunConfig().student  # left at its default
     json.dumps(config.to_json())
+
+
+def test_validate_checks_what_each_setting_declares_and_nothing_is_typed_twice():
+    """A TOML value is checked against the field's own choices and minimum, whatever the field."""
+    import pytest
+
+    from kdtext.errors import ConfigError
+
+    checked = 0
+    for field in dataclasses.fields(RunConfig):
+        if field.metadata.get("choices"):
+            with pytest.raises(ConfigError, match=rf"unknown {field.name} 'nope'; use one of {', '.join(field.metadata['choices'])}"):
+                RunConfig(**{"data": "demo", field.name: "nope"}).validate()
+            checked += 1
+        if "min" in field.metadata:
+            with pytest.raises(ConfigError, match=rf"{field.name} must be a whole number of at least {field.metadata['min']}"):
+                RunConfig(**{"data": "demo", field.name: field.metadata["min"] - 1}).validate()
+            checked += 1
+    assert checked >= 8
+    RunConfig(data="demo").validate()
+
+
+def test_the_other_commands_take_the_same_choices_from_the_same_place():
+    from kdtext.base import WORD_VECTOR_SOURCES
+    from kdtext.default_plugins.bert import ort
+    from kdtext.labelling import BACKENDS, PRECISIONS, QUANTIZATIONS
+    from kdtext.labelling.engine import ENGINES
+
+    fields = {field.name: field for field in dataclasses.fields(RunConfig)}
+    assert fields["backend"].metadata["choices"] is BACKENDS is ort.BACKENDS
+    assert fields["engine"].metadata["choices"] is ENGINES and fields["quantize"].metadata["choices"] is QUANTIZATIONS
+    assert fields["vectors_from"].metadata["choices"] is WORD_VECTOR_SOURCES
+    for command, names in (("label", ("backend", "engine", "quantize", "device", "batch_tokens", "ray_address")), ("augment", ("engine", "ray_address"))):
+        options = {param.name: param for param in cli.get_command(None, command).params}
+        for name in names:
+            option = options[name]
+            if fields[name].metadata.get("choices"):
+                assert tuple(option.type.choices) == tuple(fields[name].metadata["choices"]), (command, name)
+    label = {param.name: param for param in cli.get_command(None, "label").params}
+    assert tuple(label["precision"].type.choices) == PRECISIONS
+    assert label["backend"].help == fields["backend"].metadata["help"]
+
+
+def test_the_onnx_exports_live_in_the_kdtext_cache_folder(monkeypatch, tmp_path):
+    from kdtext.default_plugins.bert import ort
+
+    monkeypatch.delenv("KDTEXT_ONNX_CACHE", raising=False)
+    monkeypatch.setenv("KDTEXT_CACHE_DIR", str(tmp_path / "cache"))
+    assert ort.cache_root() == tmp_path / "cache" / "onnx"
+    monkeypatch.setenv("KDTEXT_ONNX_CACHE", str(tmp_path / "exports"))
+    assert ort.cache_root() == tmp_path / "exports"

@@ -130,8 +130,13 @@ def classification_metrics(
     return single_label_metrics(targets, probs, labels)
 
 
+def dev_metric_name(multilabel: bool) -> str:
+    """The name of :func:`dev_score` for a task: ``"macro_f1"`` (multi-label) or ``"accuracy"``."""
+    return "macro_f1" if multilabel else "accuracy"
+
+
 def dev_score(targets: np.ndarray, probs: np.ndarray, multilabel: bool = False, threshold: float = 0.5) -> float:
-    """The model-selection score: accuracy (single-label) or macro-F1 (multi-label)."""
+    """The model-selection score of teachers and students: accuracy (single-label) or macro-F1 (multi-label)."""
     labels = [str(i) for i in range(np.asarray(targets).shape[1])]
     if multilabel:
         return multilabel_metrics(targets, probs, labels, threshold)["macro_f1"]

@@ -89,6 +89,8 @@ def set_debug(on: bool = True) -> None:
 
 
 def debug_enabled() -> bool:
+    """The one debug flag: ``kdtext --debug`` (this invocation) or ``KDTEXT_DEBUG=1``. Errors then
+    show their traceback instead of one line, plugin failures included."""
     return _debug or os.environ.get("KDTEXT_DEBUG", "") not in ("", "0")
 
 

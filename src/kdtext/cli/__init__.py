@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from typing import Any
@@ -13,14 +12,6 @@ import click
 from .. import __version__, plugins
 from ..errors import KdtextError
 from ..params import parse_params  # noqa: F401  (kept importable from here for older code)
-
-
-def debug_enabled(ctx: click.Context | None = None) -> bool:
-    ctx = ctx or click.get_current_context(silent=True)
-    root = ctx.find_root() if ctx is not None else None
-    if root is not None and root.params.get("debug"):
-        return True
-    return os.environ.get("KDTEXT_DEBUG", "") not in ("", "0")
 
 
 class KdtextGroup(click.Group):
@@ -47,7 +38,7 @@ class KdtextGroup(click.Group):
             if not arg.startswith("-"):
                 break
             debug = debug or arg == "--debug"
-        plugins.set_debug(debug)  # for this invocation only
+        plugins.set_debug(debug)  # for this invocation only: the one debug flag (plugins.debug_enabled)
         return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -62,11 +53,11 @@ class KdtextGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KdtextError as exc:
-            if debug_enabled(ctx):
+            if plugins.debug_enabled():
                 raise
             raise click.ClickException(str(exc)) from exc
         except KeyboardInterrupt:
-            if debug_enabled(ctx):
+            if plugins.debug_enabled():
                 raise
             click.echo("\nkdtext: interrupted; finished work is kept, rerun the same command to resume", err=True)
             ctx.exit(130)

@@ -22,6 +22,20 @@ if TYPE_CHECKING:
     from ..data import Dataset
 
 
+#: What runs a teacher's model when it labels (the bert teacher: ``auto`` is ONNX Runtime for CPU
+#: jobs of 1,000+ examples when installed, else PyTorch). The one list: options, settings and checks use it.
+BACKENDS = ("auto", "torch", "onnx")
+#: Quantizations a teacher may apply for labelling (``int8``: PyTorch's dynamic int8, CPU only).
+QUANTIZATIONS = ("int8",)
+#: Numerics of labelling: ``auto`` (bf16 autocast on CUDA, fp32 on the CPU), ``fp32``, ``bf16``, ``fp16`` (CUDA).
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def choices_text(choices: tuple[str, ...]) -> str:
+    """``"auto, torch or onnx"``: a tuple of choices as messages name them."""
+    return choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
 @dataclass(frozen=True)
 class LabelOptions:
     """How a teacher's ``label`` should run: the keyword arguments it receives.
@@ -29,8 +43,8 @@ class LabelOptions:
     ``cache_dir``: a label cache folder (None: no cache); ``device``: ``"auto"``,
     ``"cpu"``, ``"cuda"``, ``"cuda:N"`` (None: the teacher's own setting);
     ``batch_tokens``: tokens per padded batch; ``max_batch_size``: rows per batch;
-    ``quantize``: ``"int8"`` or None; ``precision``: ``"auto"``, ``"fp32"``...;
-    ``backend``: what runs the model (None: the teacher's own choice);
+    ``quantize``: one of :data:`QUANTIZATIONS` or None; ``precision``: one of :data:`PRECISIONS`;
+    ``backend``: one of :data:`BACKENDS` (None: the teacher's own choice);
     ``representations``: also return each example's sentence representation (only a
     teacher with :attr:`kdtext.Teacher.gives_representations` can);
     ``extra``: further keyword arguments a particular teacher's ``label`` takes.

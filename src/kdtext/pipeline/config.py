@@ -1,8 +1,12 @@
 """Settings of a run: defaults, then a TOML file, then command-line flags.
 
-The resolved settings are written to ``RUN_DIR/config.json``; each stage's fingerprint
-is computed from the settings that affect it, so a changed setting reruns exactly the
-stages it affects.
+Each setting is declared once, with :func:`setting`: its default, its TOML key, its
+command-line option (made by :mod:`kdtext.cli.options`, also for ``kdtext label`` and
+``kdtext augment``) and its check (:meth:`RunConfig.validate`, for values from a TOML file).
+The choices come from where they are defined (:data:`kdtext.labelling.BACKENDS`,
+:data:`kdtext.labelling.engine.ENGINES`...). The resolved settings are written to
+``RUN_DIR/config.json``; each stage's fingerprint is computed from the settings that
+affect it, so a changed setting reruns exactly the stages it affects.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..base import WORD_VECTOR_SOURCES
 from ..datasets import BUILTIN_DATA
 from ..errors import ConfigError
+from ..labelling import BACKENDS, QUANTIZATIONS
+from ..labelling.engine import ENGINES
 
 
 def setting(default: Any = dataclasses.MISSING, help: str = "", *, factory: Any = dataclasses.MISSING, **cli: Any) -> Any:
@@ -25,7 +32,8 @@ def setting(default: Any = dataclasses.MISSING, help: str = "", *, factory: Any 
     default ``--field-name``), ``choices``, ``min`` (a whole number at least this),
     ``type`` (``int``, ``"path"``), ``multiple`` (repeatable), ``params`` (repeatable
     ``NAME=VALUE``, parsed into a dict) and ``metavar``. The field is the one source of the
-    setting: its default, its TOML key (the field name) and its command-line option.
+    setting: its default, its TOML key (the field name), its command-line option and its
+    check (``choices``, ``min`` and ``type=int`` are checked by :meth:`RunConfig.validate`).
     """
     return field(default=default, default_factory=factory, metadata={"help": help, **cli})
 
@@ -78,25 +86,26 @@ class RunConfig:
     #: word alone) or "embeddings" (its input embedding table); see kdtext.students.vectors.
     vectors_from: str = setting(
         "encoder", "Take those vectors from the finetuned teacher reading each word (encoder) or from its input "
-        "embedding table (embeddings).", choices=("encoder", "embeddings"),
+        "embedding table (embeddings).", choices=WORD_VECTOR_SOURCES,
     )  # fmt: skip
     student: str = setting("spacy-fast", "Student plugin.")
     student_params: dict[str, Any] = setting(
         factory=dict, help="Student parameter, e.g. width=128 (repeatable).", flag="--student-param", params=True
     )
     #: Labelling: "auto", "cpu", "cuda" or "cuda:N".
-    device: str = setting("auto", "Teacher device: auto, cpu, cuda or cuda:N.")
-    batch_tokens: int | None = setting(None, "Tokens per labelling batch.", min=1)
-    quantize: str | None = setting(None, "Quantize the teacher for CPU labelling.", choices=("int8",))
+    device: str = setting("auto", "Where the teacher runs: auto (CUDA when available), cpu, cuda or cuda:N.")
+    batch_tokens: int | None = setting(None, "Padded tokens per labelling batch  [default: the teacher's; bert: 8192 on CPU, 65536 on CUDA].", min=1)
+    quantize: str | None = setting(None, "Dynamic int8 quantization of the teacher for CPU labelling.", choices=QUANTIZATIONS)
     #: What runs the teacher when labelling: "auto" (ONNX Runtime on the CPU for jobs of
     #: 1,000+ examples when installed, else PyTorch), "torch" or "onnx" (kdtext.default_plugins.bert.ort).
     backend: str = setting(
-        "auto", "What runs the teacher when labelling: onnx (ONNX Runtime on the CPU, same fp32 answers; exported once "
-        "per teacher to ~/.cache/kdtext/onnx or $KDTEXT_ONNX_CACHE) or torch; auto = onnx for CPU jobs of 1,000+ examples when onnxruntime is installed, "
-        "else torch.", choices=("auto", "torch", "onnx"),
+        "auto", "What runs the teacher when labelling: onnx (ONNX Runtime on the CPU, same fp32 answers, about 3x the plain "
+        "PyTorch loop; exported once per teacher to onnx/ in the kdtext cache folder, $KDTEXT_CACHE_DIR or ~/.cache/kdtext, "
+        "or to $KDTEXT_ONNX_CACHE) or torch; auto = onnx for CPU jobs of 1,000+ examples when onnxruntime is installed, "
+        "else torch.", choices=BACKENDS,
     )  # fmt: skip
     engine: str = setting(
-        "local", "Where augmentation and labelling run (ray: same results, spread over a Ray cluster).", choices=("local", "ray")
+        "local", "Where augmentation and labelling run (ray: same results, spread over a Ray cluster).", choices=ENGINES
     )
     #: Ray cluster to use with ``engine = "ray"`` (None: start a local Ray instance).
     ray_address: str | None = setting(
@@ -107,28 +116,28 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def validate(self) -> None:
-        if self.data is not None and self.data not in BUILTIN_DATA:
-            raise ConfigError(f"unknown --data {self.data!r}; use one of {', '.join(BUILTIN_DATA)} or give --train/--dev/--test")
+        """Every setting against what its :func:`setting` declares (``choices``, ``min``, ``type=int``),
+        then what involves several settings. Command-line values were checked by Click already;
+        this catches those of a TOML file or of Python code."""
+        for field in dataclasses.fields(self):
+            value, meta = getattr(self, field.name), field.metadata
+            if value is None and field.default is None:
+                continue  # an optional setting left out
+            if meta.get("choices") and value not in meta["choices"]:
+                raise ConfigError(f"unknown {field.name} {value!r}; use one of {', '.join(map(str, meta['choices']))}")
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            if "min" in meta and not (whole and value >= meta["min"]):
+                raise ConfigError(f"{field.name} must be a whole number of at least {meta['min']}, got {value!r}")
+            if meta.get("type") is int and not whole:
+                raise ConfigError(f"{field.name} must be a whole number, got {value!r}")
         if self.data is None:
             missing = [name for name in ("train", "dev", "test") if getattr(self, name) is None]
             if missing:
                 raise ConfigError(
                     f"missing {', '.join('--' + m for m in missing)}: give --train, --dev and --test files, or --data demo"
                 )
-        if self.n_synthetic < 0:
-            raise ConfigError(f"n_synthetic must be 0 or more, got {self.n_synthetic}")
         if not self.augmenters and self.n_synthetic:
             raise ConfigError("n_synthetic > 0 needs at least one augmenter")
-        if self.quantize not in (None, "int8"):
-            raise ConfigError(f"unknown quantize {self.quantize!r}; use int8")
-        if self.backend not in ("auto", "torch", "onnx"):
-            raise ConfigError(f"unknown backend {self.backend!r}; use auto, torch or onnx")
-        if not isinstance(self.teacher_vectors, int) or self.teacher_vectors < 0:
-            raise ConfigError(f"teacher_vectors must be 0 (off) or a number of dimensions, got {self.teacher_vectors!r}")
-        if self.vectors_from not in ("encoder", "embeddings"):
-            raise ConfigError(f"unknown vectors_from {self.vectors_from!r}; use encoder or embeddings")
-        if self.engine not in ("local", "ray"):
-            raise ConfigError(f"unknown engine {self.engine!r}; use local or ray")
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..options import setting_option
+
 
 def register(cli: click.Group) -> None:
     @cli.command(name="augment")
@@ -20,8 +22,8 @@ def register(cli: click.Group) -> None:
     @click.option("--text-field", default="text", show_default=True, help="Field (or CSV column) holding the text.")
     @click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), help="Corpus cache folder: texts tokenized and tagged by an earlier run with the same --lang are loaded from here.")
     @click.option("--quiet", is_flag=True, help="No progress bars.")
-    @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where augmentation runs: this process, or shards on Ray (same output for the same seed).")
-    @click.option("--ray-address", help="With --engine ray: the cluster to use (e.g. auto, ray://head:10001) [default: start a local Ray instance].")
+    @setting_option("engine", help="Where augmentation runs: this process, or shards on Ray (same output for the same seed).")
+    @setting_option("ray_address")
     def augment_command(
         input_path: Path, output: Path, augmenters: tuple[str, ...], n: int | None, seed: int, lang: str,
         tagger: str, params: tuple[str, ...], text_field: str, cache_dir: Path | None, quiet: bool, engine: str,

@@ -9,6 +9,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from ..options import run_config_options
+
 
 #: Where ``kdtext run --help`` lists the stages, read from the recipe when help is shown.
 STAGES_MARKER = "STAGES-OF-THE-RECIPE"
@@ -28,41 +30,6 @@ class _RunCommand(click.Command):
             super().format_help_text(ctx, formatter)
         finally:
             self.help = original
-
-
-def _option(field: Any) -> Any:
-    """The Click option of one :class:`~kdtext.pipeline.config.RunConfig` field (see :func:`~kdtext.pipeline.config.setting`)."""
-    meta = field.metadata
-    decls = [meta.get("flag") or "--" + field.name.replace("_", "-"), field.name]
-    kwargs: dict[str, Any] = {"help": meta.get("help") or None}
-    if meta.get("params"):
-        kwargs.update(multiple=True, metavar=meta.get("metavar", "NAME=VALUE"))
-    elif meta.get("multiple"):
-        kwargs.update(multiple=True)
-    else:
-        default = field.default
-        if default is not None:
-            kwargs.update(default=default, show_default=True)
-        if meta.get("choices"):
-            kwargs["type"] = click.Choice(list(meta["choices"]))
-        elif "min" in meta:
-            kwargs["type"] = click.IntRange(min=meta["min"])
-        elif meta.get("type") == "path":
-            kwargs["type"] = click.Path(dir_okay=False)
-        elif meta.get("type") is int:
-            kwargs["type"] = int
-    return click.option(*decls, **kwargs)
-
-
-def run_config_options(command: Any) -> Any:
-    """Decorate ``command`` with one option per :class:`~kdtext.pipeline.config.RunConfig` field, in field order."""
-    import dataclasses
-
-    from ...pipeline.config import RunConfig
-
-    for field in reversed(dataclasses.fields(RunConfig)):
-        command = _option(field)(command)
-    return command
 
 
 def _overrides(ctx: click.Context, flags: dict[str, Any]) -> dict[str, Any]:

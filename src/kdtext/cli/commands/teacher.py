@@ -9,6 +9,8 @@ from typing import Any
 import click
 
 from ...errors import ConfigError, DataError
+from ...labelling import PRECISIONS
+from ..options import setting_option
 
 
 def _build_teacher(name: str, params: dict[str, Any]) -> Any:
@@ -33,7 +35,7 @@ def register(cli: click.Group) -> None:
     @click.option("--batch-size", type=int, help="Examples per training step (default 32).")
     @click.option("--max-length", type=int, help="Tokens per example (default: 99th percentile of the training texts).")
     @click.option("--seed", type=int, help="Random seed (default 0).")
-    @click.option("--device", help="auto (default: CUDA when available), cpu, cuda or cuda:N.")
+    @setting_option("device", default=None, help="Where the teacher trains: auto (CUDA when available), cpu, cuda or cuda:N  [default: the teacher's, auto].")
     @click.option("--param", "raw_params", multiple=True, metavar="NAME=VALUE", help="Any other teacher parameter (repeatable).")
     @click.option("--json", "as_json", is_flag=True, help="Print the training figures as JSON.")
     def train_teacher(
@@ -92,19 +94,19 @@ def register(cli: click.Group) -> None:
     @click.option("-o", "--output", required=True, type=click.Path(), help="JSONL to write: one row per input row, in input order (with --engine ray, a name not ending in .jsonl is a folder of Parquet shards + manifest.json).")
     @click.option("--teacher", "teacher_name", default="bert", show_default=True, help="Teacher plugin.")
     @click.option("--model", "model", required=True, help="The teacher: a directory from train-teacher or a run's teacher/model (for 'file': the soft-label file).")
-    @click.option("--batch-tokens", type=int, help="Padded tokens per batch (default 8192 on CPU, 65536 on CUDA).")
-    @click.option("--device", help="auto (default: CUDA when available), cpu, cuda or cuda:N.")
-    @click.option("--quantize", type=click.Choice(["int8"]), help="Dynamic int8 quantization on CPU (agreement with fp32 is reported).")
+    @setting_option("batch_tokens")
+    @setting_option("device", default=None, help="Where the teacher runs: auto (CUDA when available), cpu, cuda or cuda:N  [default: the teacher's, auto].")
+    @setting_option("quantize", help="Dynamic int8 quantization of the teacher on the CPU (its agreement with fp32 is reported).")
     @click.option("--agreement-sample", type=int, default=256, show_default=True, help="With --quantize: examples also labelled in fp32 to report the agreement (0: skip).")
-    @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), help="Numerics: auto = bf16 autocast on CUDA, fp32 on the CPU; bf16 on the CPU runs on PyTorch (close to fp32, fast only on CPUs with bf16 instructions); fp16 is CUDA's.")
-    @click.option("--backend", type=click.Choice(["auto", "torch", "onnx"]), help="What runs the teacher: onnx (ONNX Runtime, CPU, same fp32 answers, about 3x the plain PyTorch loop; exported once per teacher to ~/.cache/kdtext/onnx or $KDTEXT_ONNX_CACHE) or torch. [default: auto = onnx for CPU jobs of 1,000+ examples when onnxruntime is installed, else torch]")
+    @click.option("--precision", type=click.Choice(PRECISIONS), help="Numerics: auto = bf16 autocast on CUDA, fp32 on the CPU; bf16 on the CPU runs on PyTorch (close to fp32, fast only on CPUs with bf16 instructions); fp16 is CUDA's.")
+    @setting_option("backend", default=None)
     @click.option("--logits", "with_logits", is_flag=True, help="Also write the raw scores before softmax/sigmoid.")
     @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Label cache directory: known examples are free; an interrupted job resumes.")
     @click.option("--text-field", default="text", show_default=True, help="Name of the text field/column.")
     @click.option("--no-progress", is_flag=True, help="No progress bar.")
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-    @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where labelling runs: this process, or an actor pool on Ray (one teacher per GPU or CPU slot).")
-    @click.option("--ray-address", help="With --engine ray: the cluster to use (e.g. auto, ray://head:10001) [default: start a local Ray instance].")
+    @setting_option("engine", help="Where labelling runs: this process, or an actor pool on Ray (one teacher per GPU or CPU slot).")
+    @setting_option("ray_address")
     def label_command(
         input_path: str,
         output: str,

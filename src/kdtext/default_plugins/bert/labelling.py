@@ -179,12 +179,14 @@ def inference_model(
 
     from .ort import resolve_backend
 
+    from ...labelling import PRECISIONS, QUANTIZATIONS, choices_text
+
     teacher._require_model()
     quantize = quantize if quantize is not None else teacher.params.get("quantize")
-    if quantize not in (None, "int8"):
-        raise ConfigError(f"quantize must be 'int8' or None, got {quantize!r}")
-    if precision not in ("auto", "fp32", "bf16", "fp16"):
-        raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ConfigError(f"quantize must be {choices_text(QUANTIZATIONS)} or None, got {quantize!r}")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be {choices_text(PRECISIONS)}, got {precision!r}")
     wanted = backend if backend is not None else teacher.params.get("backend")
     if device.type != "cpu" or precision not in ("auto", "fp32"):
         # ONNX Runtime serves fp32 on the CPU; anything else is PyTorch's.

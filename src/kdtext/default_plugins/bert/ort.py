@@ -14,8 +14,9 @@ The export is made once per teacher and cached by the teacher's fingerprint (whi
 hashes its weights, config and max length), so a rerun, another run with the same
 teacher, or another stage of the same run only loads it:
 ``<root>/<fingerprint>/model.onnx`` beside ``export.json`` (what was exported, with
-which versions, and the probe's largest logit difference). ``<root>`` is
-``KDTEXT_ONNX_CACHE`` if set, else ``$XDG_CACHE_HOME/kdtext/onnx`` (``~/.cache/kdtext/onnx``).
+which versions, and the probe's largest differences). ``<root>`` is ``KDTEXT_ONNX_CACHE`` if
+set, else ``onnx/`` in kdtext's cache folder (:func:`kdtext.plugins.cache_dir`:
+``KDTEXT_CACHE_DIR``, else ``$XDG_CACHE_HOME/kdtext``, else ``~/.cache/kdtext``).
 
 Needs ``onnxruntime`` and ``onnx`` (the exporter writes through it); without them the
 ``auto`` backend is PyTorch, and asking for ``onnx`` says what to install.
@@ -38,13 +39,11 @@ import numpy as np
 
 from ...errors import ConfigError, ModelError
 from ...io import replace_directory, write_json
+from ...labelling import BACKENDS, choices_text
 
 if TYPE_CHECKING:
     import torch
 
-#: Labelling backends: ``auto`` is ``onnx`` on the CPU when ONNX Runtime is installed, else ``torch``.
-BACKENDS = ("auto", "torch", "onnx")
-BACKEND_HELP = "auto (ONNX Runtime for CPU jobs of 1,000+ examples when installed, else PyTorch), torch or onnx"
 #: ``auto`` exports only for jobs this large: the one-time export (about 10 s for MiniLM on
 #: two cores) costs about what PyTorch needs for a few hundred examples.
 AUTO_MIN_EXAMPLES = 1000
@@ -76,7 +75,7 @@ def resolve_backend(
     """
     text = (backend or "auto").strip().lower()
     if text not in BACKENDS:
-        raise ConfigError(f"unknown backend {backend!r}; use {BACKEND_HELP}")
+        raise ConfigError(f"unknown backend {backend!r}; use {choices_text(BACKENDS)}")
     if text == "auto":
         large = n_examples is None or n_examples >= AUTO_MIN_EXAMPLES
         return "onnx" if device.type == "cpu" and quantize is None and large and onnx_available() else "torch"
@@ -91,12 +90,11 @@ def resolve_backend(
 
 
 def cache_root() -> Path:
-    """Where exported models are kept (see the module docstring)."""
+    """Where exported models are kept: ``KDTEXT_ONNX_CACHE``, else ``onnx/`` in kdtext's cache folder."""
+    from ...plugins import cache_dir
+
     env = os.environ.get("KDTEXT_ONNX_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "kdtext" / "onnx"
+    return Path(env).expanduser() if env else cache_dir() / "onnx"
 
 
 class OnnxClassifier:
@@ -305,7 +303,7 @@ def load_or_export(teacher: Any, *, threads: int, log: bool = True) -> OnnxClass
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{fingerprint}.", suffix=".tmp", dir=folder.parent))
     except OSError as exc:
-        raise ConfigError(f"{folder.parent}: cannot write the ONNX export here ({exc.strerror}); set KDTEXT_ONNX_CACHE or use --backend torch") from None
+        raise ConfigError(f"{folder.parent}: cannot write the ONNX export here ({exc.strerror}); set KDTEXT_CACHE_DIR (or KDTEXT_ONNX_CACHE) or use --backend torch") from None
     if log:
         print(f"kdtext: exporting the teacher to ONNX (once per teacher) -> {folder}", file=sys.stderr)
     try:

@@ -28,6 +28,7 @@ import numpy as np
 from ...base import Teacher, directory_size
 from ...errors import ConfigError, ModelError
 from ...io import replace_directory, write_json
+from ...labelling import BACKENDS, QUANTIZATIONS, choices_text
 from ...labels import LabelSpace
 from .capabilities import HuggingFaceCapabilities
 from .model_dir import (
@@ -154,10 +155,10 @@ class BertTeacher(HuggingFaceCapabilities, Teacher):
             raise ConfigError(f"teacher 'bert': lr must be a number between 0 and 1, got {p['lr']!r}")
         if p["max_length"] is not None and (not isinstance(p["max_length"], int) or p["max_length"] < 4):
             raise ConfigError(f"teacher 'bert': max_length must be an integer of at least 4, got {p['max_length']!r}")
-        if p["quantize"] not in (None, "int8"):
-            raise ConfigError(f"teacher 'bert': quantize must be 'int8' or None, got {p['quantize']!r}")
-        if p["backend"] not in ("auto", "torch", "onnx"):
-            raise ConfigError(f"teacher 'bert': backend must be auto, torch or onnx, got {p['backend']!r}")
+        if p["quantize"] is not None and p["quantize"] not in QUANTIZATIONS:
+            raise ConfigError(f"teacher 'bert': quantize must be {choices_text(QUANTIZATIONS)} or None, got {p['quantize']!r}")
+        if p["backend"] not in BACKENDS:
+            raise ConfigError(f"teacher 'bert': backend must be {choices_text(BACKENDS)}, got {p['backend']!r}")
         if p["patience"] is not None and (not isinstance(p["patience"], int) or p["patience"] < 1):
             raise ConfigError(f"teacher 'bert': patience must be a positive integer or None, got {p['patience']!r}")
 
@@ -287,8 +288,8 @@ class BertTeacher(HuggingFaceCapabilities, Teacher):
         Single-label tasks (binary, multi-class) use softmax cross-entropy against the
         target rows (soft targets work too); multi-label tasks use sigmoid + binary
         cross-entropy. Figures: the training settings, ``max_length``, ``n_truncated``,
-        and ``history``/``best_epoch``/``dev_metric`` (accuracy, or micro-F1 for
-        multi-label) from :func:`kdtext.default_plugins.bert.training.finetune`.
+        and ``history``/``best_epoch``/``dev_metric`` (:func:`kdtext.metrics.dev_score`: accuracy,
+        or macro-F1 for multi-label) from :func:`kdtext.default_plugins.bert.training.finetune`.
         """
         from .training import fit_teacher
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from ...errors import ConfigError
+from ...metrics import dev_metric_name
 from .inference import pad_batch
 
 if TYPE_CHECKING:
@@ -72,21 +73,17 @@ def soft_loss(logits: "torch.Tensor", targets: "torch.Tensor", multilabel: bool)
 
 
 def dev_scores(logits: np.ndarray, targets: np.ndarray, multilabel: bool) -> dict[str, float]:
-    """``loss`` and ``metric`` (accuracy; micro-F1 at 0.5 for multi-label) on dev."""
+    """``loss`` and ``metric`` on dev: the model-selection score the students use too,
+    :func:`kdtext.metrics.dev_score` (accuracy; macro-F1 at 0.5 for multi-label)."""
     import torch
+
+    from ...metrics import dev_score
 
     t_logits = torch.from_numpy(logits)
     t_targets = torch.from_numpy(targets)
     loss = float(soft_loss(t_logits, t_targets, multilabel))
-    if multilabel:
-        predicted = logits >= 0.0
-        gold = targets >= 0.5
-        tp = float(np.sum(predicted & gold))
-        denominator = float(np.sum(predicted) + np.sum(gold))
-        metric = 2 * tp / denominator if denominator else 1.0
-    else:
-        metric = float(np.mean(np.argmax(logits, axis=1) == np.argmax(targets, axis=1)))
-    return {"loss": loss, "metric": metric}
+    probs = torch.sigmoid(t_logits.double()) if multilabel else torch.softmax(t_logits.double(), dim=-1)
+    return {"loss": loss, "metric": float(dev_score(targets, probs.numpy(), multilabel))}
 
 
 def optimizer_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
@@ -301,7 +298,7 @@ def fit_teacher(teacher: Any, train: "Dataset", dev: "Dataset | None" = None) ->
             "seed": seed,
             "device": str(device),
             "threads": threads,
-            "dev_metric_name": "micro_f1" if train.label_space.multilabel else "accuracy",
+            "dev_metric_name": dev_metric_name(train.label_space.multilabel),
             "parameters": int(sum(t.numel() for t in teacher.model.parameters())),
             **figures,
         }
