@@ -81,13 +81,13 @@ def main() -> None:
     from kdtext import _fast
     from kdtext._fast import _py
     from kdtext.augment import augment_corpus
-    from kdtext.augment.corpus import TokenizedCorpus
+    from kdtext.augment.builder import corpus_from_texts
 
     if _fast.IMPLEMENTATION != "cython":
         sys.exit("run without KDTEXT_NO_EXTENSIONS: the benchmark compares both implementations itself")
     t0 = time.perf_counter()
     sents = sentences(rotten_tomatoes_texts())
-    corpus = TokenizedCorpus.from_texts(sents, lang="en", tagger=args.tagger, cache_dir=args.cache)
+    corpus = corpus_from_texts(sents, lang="en", tagger=args.tagger, cache_dir=args.cache)
     print(f"corpus: {corpus.n_docs:,} sentences, {corpus.n_tokens:,} tokens, vocabulary {len(corpus.vocab):,}, "
           f"tagger {corpus.tagger} ({time.perf_counter() - t0:.1f} s to load or build)")
     n_iter = max(20, -(-args.n // corpus.n_docs) + 1)

@@ -61,12 +61,12 @@ def best_of(repeats: int, fn):  # type: ignore[no-untyped-def]
 
 def writer(input_path: Path, n: int, repeats: int) -> None:
     from kdtext.augment import augment_corpus, read_source_texts
-    from kdtext.augment.corpus import TokenizedCorpus
+    from kdtext.augment.builder import corpus_from_texts
     from kdtext.augment.rounds import rounds_for
     from kdtext.augment.jsonl import SyntheticRowEncoder
 
     texts, _ = read_source_texts(input_path)
-    corpus = TokenizedCorpus.from_texts(texts, lang="en", tagger="auto")
+    corpus = corpus_from_texts(texts, lang="en", tagger="auto")
     synthetic = augment_corpus(corpus, "tang", n=n, seed=0, n_iter=rounds_for(n, corpus.n_docs, 20))
     rows, tokens = len(synthetic), synthetic.n_tokens
 

@@ -209,12 +209,13 @@ def _word_vectors(run: Path, teacher: Any, out: Path) -> None:
     full width in PCA order: the first N columns, rescaled, are the N-dimensional vectors."""
     from tqdm import tqdm
 
+    from kdtext.augment.builder import corpus_from_texts
     from kdtext.augment.corpus import TokenizedCorpus
     from kdtext.data import read_texts
     from kdtext.students.vectors import save_vectors, word_vectors
 
     corpus = TokenizedCorpus.load(run / "corpus" / "corpus")
-    pool = TokenizedCorpus.from_texts(read_texts(run / "data" / "unlabeled.jsonl"), lang="en", tagger=None)
+    pool = corpus_from_texts(read_texts(run / "data" / "unlabeled.jsonl"), lang="en", tagger=None)
     words = set(corpus.vocab) | set(pool.vocab) | set(teacher.vocabulary())
     started = time.perf_counter()
     with tqdm(total=len(words), unit=" words", desc="word vectors", file=sys.stderr) as bar:
@@ -299,7 +300,7 @@ class Bench:
         synthetic = SyntheticSet.load(run / "augment" / "synthetic.npz")
         self.synthetic = synthetic.to_dataset(self.probs[self.rows["synthetic"]], self.space, soft=True)
         pool = read_texts(run / "data" / "unlabeled.jsonl")
-        corpus = TokenizedCorpus.from_texts(pool, lang="en", tagger=None)
+        corpus = corpus_from_texts(pool, lang="en", tagger=None)
         self.pool = Dataset(
             pool, self.probs[self.rows["pool"]], self.space, soft=True,
             words=[corpus.doc_words(i) for i in range(corpus.n_docs)], spaces=[corpus.doc_spaces(i) for i in range(corpus.n_docs)],

@@ -13,6 +13,7 @@ import kdtext
 from kdtext import _fast, plugins
 from kdtext._fast import _py
 from kdtext.augment import SyntheticSet, augment, augment_corpus
+from kdtext.augment.builder import corpus_from_texts
 from kdtext.augment.corpus import TokenizedCorpus
 from kdtext.default_plugins.bert.teacher_ids import id_agreement, teacher_ids
 from kdtext.default_plugins import augmenters as builtin
@@ -43,7 +44,7 @@ def generated_sentences(n: int, seed: int = 0) -> list[str]:
 
 @pytest.fixture(scope="module")
 def corpus() -> TokenizedCorpus:
-    return TokenizedCorpus.from_texts(generated_sentences(1500) + ["", "Alone", "Two sentences here. And here!"],
+    return corpus_from_texts(generated_sentences(1500) + ["", "Alone", "Two sentences here. And here!"],
                                       lang="en", tagger="brill")  # fmt: skip
 
 
@@ -83,7 +84,7 @@ def test_bad_parameters_are_config_errors(name, params, message):
 
 def test_unknown_augmenter_lists_the_available_ones():
     with pytest.raises(UnknownPluginError, match="available: .*mask.*tang"):
-        augment_corpus(TokenizedCorpus.from_word_lists([["a", "b"]]), "tnag")
+        augment_corpus(corpus_from_texts(["a b"], tagger=None), "tnag")
 
 
 # -- behaviour of each augmenter -------------------------------------------------------------
@@ -157,7 +158,7 @@ def test_sentence_needs_two_sentences(corpus):
 
 
 def test_tang_without_a_tagger_turns_pos_off_with_a_note():
-    untagged = TokenizedCorpus.from_texts(["Hej där, hur mår du idag?", "Det var en bra film."], lang="sv")
+    untagged = corpus_from_texts(["Hej där, hur mår du idag?", "Det var en bra film."], lang="sv")
     synthetic = augment_corpus(untagged, "tang", n=20, seed=0)
     assert len(synthetic) == 20 and "same-POS replacement is off" in synthetic.notes[0]
     with pytest.raises(ConfigError, match="needs part-of-speech tags"):
@@ -312,7 +313,7 @@ def rotten_tomatoes(limit: int) -> list[str]:
 
 def test_teacher_ids_agree_with_the_minilm_tokenizer():
     tokenizer = minilm_tokenizer()
-    real = TokenizedCorpus.from_texts(rotten_tomatoes(1500), lang="en", tagger="brill")
+    real = corpus_from_texts(rotten_tomatoes(1500), lang="en", tagger="brill")
     synthetic = augment_corpus(real, "tang", n=10_000, seed=0, mask_token=tokenizer.mask_token)
     agreement = id_agreement(synthetic, tokenizer, sample=10_000)
     assert agreement.n == 10_000 and agreement.rate >= 0.99, agreement.mismatches

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SPLIT_NAMES = {
     "kdtext.corpus": {
         "TokenizedCorpus": "kdtext.augment.corpus",
-        "CorpusBuilder": "kdtext.augment.corpus",
-        "MAX_CHARS": "kdtext.augment.corpus",
+        "CorpusBuilder": "kdtext.augment.builder",
+        "MAX_CHARS": "kdtext.augment.tokenizer",
         "FORMAT_VERSION": "kdtext.augment.corpus",
         "ARRAYS": "kdtext.augment.corpus",
         "PosTable": "kdtext.augment.pos_table",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kdtext.augment.corpus import CorpusBuilder, TokenizedCorpus
+from kdtext.augment.builder import corpus_from_texts
+from kdtext.augment.builder import CorpusBuilder
+from kdtext.augment.corpus import TokenizedCorpus
 from kdtext.errors import ConfigError, DataError, KdtextError
 
 TEXTS = [
@@ -18,7 +20,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def corpus() -> TokenizedCorpus:
-    return TokenizedCorpus.from_texts(TEXTS, lang="en", tagger=None)
+    return corpus_from_texts(TEXTS, lang="en", tagger=None)
 
 
 def test_layout_and_spacing(corpus):
@@ -48,7 +50,7 @@ def test_vocabulary_is_shared(corpus):
 
 
 def test_tags_from_a_tagger_and_from_spacy_docs():
-    tagged = TokenizedCorpus.from_texts(["The film was good."], lang="en", tagger="brill")
+    tagged = corpus_from_texts(["The film was good."], lang="en", tagger="brill")
     assert tagged.tagged and tagged.tagger == "brill"
     assert tagged.doc_tags(0) == ["DET", "NOUN", "AUX", "ADJ", "PUNCT"]
     import spacy
@@ -56,12 +58,15 @@ def test_tags_from_a_tagger_and_from_spacy_docs():
 
     nlp = spacy.blank("en")
     doc = Doc(nlp.vocab, words=["Good", "fun", "!"], spaces=[True, False, False], pos=["ADJ", "NOUN", "PUNCT"])
-    from_doc = TokenizedCorpus.from_texts([doc], lang="en", tagger=None)
+    from_doc = corpus_from_texts([doc], lang="en", tagger=None)
     assert from_doc.doc_text(0) == "Good fun!" and from_doc.doc_tags(0) == ["ADJ", "NOUN", "PUNCT"]
 
 
 def test_pos_table_counts(corpus):
-    c = TokenizedCorpus.from_word_lists([["a", "b", "a"], ["a", "c"]], tags=[["X", "Y", "X"], ["Z", "X"]])
+    builder = CorpusBuilder("en", tagger=None)
+    for words, tags in ((["a", "b", "a"], ["X", "Y", "X"]), (["a", "c"], ["Z", "X"])):
+        builder.add_tokens(words, [True] * len(words), tags)
+    c = builder.build()
     table = c.pos_table()
     x = c.tag_names.index("X")
     words = [c.vocab[w] for w in table.words_of(x)]
@@ -108,30 +113,30 @@ def test_streaming_builder_writes_the_same_corpus(tmp_path, corpus):
 
 
 def test_cache_dir_reuses_a_built_corpus(tmp_path):
-    a = TokenizedCorpus.from_texts(["One text here.", "Another one."], tagger=None, cache_dir=tmp_path)
+    a = corpus_from_texts(["One text here.", "Another one."], tagger=None, cache_dir=tmp_path)
     (entry,) = tmp_path.iterdir()
-    b = TokenizedCorpus.from_texts(["One text here.", "Another one."], tagger=None, cache_dir=tmp_path)
+    b = corpus_from_texts(["One text here.", "Another one."], tagger=None, cache_dir=tmp_path)
     assert isinstance(b.words, np.memmap) and b.fingerprint() == a.fingerprint()
-    TokenizedCorpus.from_texts(["Different."], tagger=None, cache_dir=tmp_path)
+    corpus_from_texts(["Different."], tagger=None, cache_dir=tmp_path)
     assert len(list(tmp_path.iterdir())) == 2
 
 
 def test_bad_texts_name_file_and_line():
     with pytest.raises(DataError, match=r"^in\.jsonl:7: text is 100,001 characters long"):
-        TokenizedCorpus.from_texts(["ok", "a" * 100_001], tagger=None, source="in.jsonl", lines=[3, 7])
+        corpus_from_texts(["ok", "a" * 100_001], tagger=None, source="in.jsonl", lines=[3, 7])
     with pytest.raises(DataError, match=r"^text 2: a text must be a string, got int"):
-        TokenizedCorpus.from_texts(["ok", 5], tagger=None)
+        corpus_from_texts(["ok", 5], tagger=None)
     with pytest.raises(DataError, match="lone surrogate"):
-        TokenizedCorpus.from_texts(["bad \udcff byte"], tagger=None)
+        corpus_from_texts(["bad \udcff byte"], tagger=None)
 
 
 def test_unknown_language_and_missing_tagger():
     with pytest.raises(ConfigError, match="unknown language 'zz'"):
-        TokenizedCorpus.from_texts(["text"], lang="zz", tagger=None)
+        corpus_from_texts(["text"], lang="zz", tagger=None)
     # a language spaCy tokenizes but no tagger tags: auto leaves it untagged, a name is an error
-    assert not TokenizedCorpus.from_texts(["Hej där."], lang="sv", tagger="auto").tagged
+    assert not corpus_from_texts(["Hej där."], lang="sv", tagger="auto").tagged
     with pytest.raises(ConfigError, match="cannot tag language 'sv'"):
-        TokenizedCorpus.from_texts(["Hej där."], lang="sv", tagger="brill")
+        corpus_from_texts(["Hej där."], lang="sv", tagger="brill")
 
 
 def test_pos_table_from_counts_equals_the_table_of_the_tokens():

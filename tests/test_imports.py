@@ -1,10 +1,11 @@
-"""The core stands below its plugins: no import cycles, no core module importing a built-in plugin.
+"""The layers of kdtext, read from the imports: no cycle, and every import points down.
 
 The graph is read from the source with :mod:`ast`: every ``import`` of a kdtext module
-counts, at module level, inside functions and under ``if TYPE_CHECKING:``, except the
-type-only imports of :mod:`kdtext.base`: the plugin contract names the data types it
-exchanges (``TokenizedCorpus``, ``SyntheticSet``, ``Dataset``...), and at run time it
-imports nothing of kdtext but its errors.
+counts, at module level, inside functions and under ``if TYPE_CHECKING:``, with no
+exemption. From the top: the CLI, the recipe (``pipeline``), the labelling engines and the
+student lifecycle, the built-in plugins and the augmentation engine, the core (contracts,
+data, labels, IO, the plugin registry), and the kernels. A module imports only modules of
+its own layer or of a layer below.
 """
 
 from __future__ import annotations
@@ -83,10 +84,35 @@ IMPORTS = {name: _imports(name, path) for name, path in MODULES.items()}
 
 
 def _graph() -> dict[str, set[str]]:
-    graph: dict[str, set[str]] = {}
-    for name, targets in IMPORTS.items():
-        graph[name] = {t for t, typing_only in targets.items() if not (name == "kdtext.base" and typing_only)}
-    return graph
+    return {name: set(targets) for name, targets in IMPORTS.items()}
+
+
+#: Layer of each module, from the top: the longest prefix below that names it decides; the rest is the core.
+LAYERS = {
+    "kdtext.cli": 6,
+    "kdtext.__main__": 6,  # python -m kdtext: the CLI
+    "kdtext.pipeline": 5,
+    "kdtext.labelling.engine": 4,
+    "kdtext.students": 4,
+    "kdtext.default_plugins": 3,
+    "kdtext.augment": 3,
+    # What the contracts exchange, though it lives beside its engine: the corpus and the synthetic
+    # set (base.py names them), and the files the core writes for student plugins to read
+    # (kdtext_student.json, the word vectors' .npz). They import only the core.
+    "kdtext.augment.corpus": 2,
+    "kdtext.augment.pos_table": 2,
+    "kdtext.augment.synthetic": 2,
+    "kdtext.students.metadata": 2,
+    "kdtext.students.vectors": 2,
+    "kdtext._fast": 1,
+}
+CORE = 2
+NAMES = {6: "the CLI", 5: "the recipe", 4: "the engines and students", 3: "the built-in plugins and augmentation", 2: "the core", 1: "the kernels"}
+
+
+def layer(name: str) -> int:
+    found = [prefix for prefix in LAYERS if name == prefix or name.startswith(prefix + ".")]
+    return LAYERS[max(found, key=len)] if found else CORE
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -131,8 +157,10 @@ def _is_plugin(name: str) -> bool:
 def test_the_graph_reader_sees_the_imports_it_should():
     assert "kdtext.errors" in IMPORTS["kdtext.plugins"]  # module level, relative
     assert "kdtext.base" in IMPORTS["kdtext.plugins"]  # inside a function
-    assert IMPORTS["kdtext.base"].get("kdtext.augment.corpus") is True  # type-only
+    assert IMPORTS["kdtext.base"].get("kdtext.augment.corpus") is True  # type-only, counted all the same
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert layer("kdtext.cli.commands.run") == 6 and layer("kdtext.augment.synthetic") == 2 and layer("kdtext.augment.rounds") == 3
+    assert layer("kdtext.labelling") == 2 and layer("kdtext.labelling.engine.ray_engine") == 4 and layer("kdtext._fast._py") == 1
 
 
 def test_no_import_cycles():
@@ -147,6 +175,31 @@ def test_core_modules_do_not_import_built_in_plugins(name):
     assert not [t for t in IMPORTS[name] if _is_plugin(t)], f"{name} imports {sorted(t for t in IMPORTS[name] if _is_plugin(t))}"
 
 
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_every_import_points_down_the_layers(name):
+    up = sorted(t for t in IMPORTS[name] if layer(t) > layer(name))
+    assert not up, f"{name} ({NAMES[layer(name)]}) imports {', '.join(f'{t} ({NAMES[layer(t)]})' for t in up)}"
+
+
+def test_the_core_imports_no_heavy_library():
+    """Outside default_plugins/ and cli/, nothing imports torch, transformers or onnxruntime (the layers
+    above keep the CLI out of the core): a third-party teacher brings its own."""
+    heavy = ("torch", "transformers", "onnxruntime", "onnx")
+    found = []
+    for name, path in MODULES.items():
+        if _is_plugin(name) or name.startswith("kdtext.cli"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                modules = [node.module or ""]
+            else:
+                continue
+            found += [f"{name}:{node.lineno} imports {m}" for m in modules if m.split(".")[0] in heavy]
+    assert not found, "\n".join(found)
+
+
 def test_engines_use_only_the_teacher_contract_and_not_the_pipeline():
     for name in (n for n in MODULES if n.startswith("kdtext.labelling.engine")):
         wrong = sorted(t for t in IMPORTS[name] if t.startswith(("kdtext.pipeline", "kdtext.cli", "kdtext.default_plugins")))
@@ -156,6 +209,10 @@ def test_engines_use_only_the_teacher_contract_and_not_the_pipeline():
 def test_the_contract_imports_nothing_of_kdtext_at_run_time_but_its_errors():
     runtime = {t for t, typing_only in IMPORTS["kdtext.base"].items() if not typing_only}
     assert runtime <= {"kdtext.errors"}, runtime
+    # and its types from where they live, not from a package that imports everything
+    assert {t for t, typing_only in IMPORTS["kdtext.base"].items() if typing_only} <= {
+        "kdtext.augment.corpus", "kdtext.augment.synthetic", "kdtext.data", "kdtext.labels",
+    }
 
 
 def test_parse_params_lives_outside_the_cli():

@@ -295,6 +295,20 @@ def test_one_huge_document(impl):
     assert out[0].size == n and np.mean(out[0] == MASK_ID) == pytest.approx(0.5, abs=0.01)
 
 
+def test_the_kernels_raise_their_own_error_and_the_driver_says_it_the_kdtext_way():
+    """The kernels import nothing of kdtext (they sit below it); run_kernel turns their error into a ConfigError."""
+    from kdtext.augment.builder import CorpusBuilder
+    from kdtext.augment.kernels import run_kernel
+    from kdtext.errors import ConfigError
+
+    assert not issubclass(_common.KernelInputError, ConfigError) and issubclass(_common.KernelInputError, ValueError)
+    builder = CorpusBuilder("en", tagger=None)
+    builder.add_tokens(["a", "good", "film"], [True, True, False])
+    with pytest.raises(ConfigError, match="p_mask must be between 0 and 1, got 1.5") as info:
+        run_kernel(builder.build(), 5, mode=_common.MODE_MASK, p_mask=1.5)
+    assert type(info.value) is ConfigError
+
+
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize(
     "change, message",

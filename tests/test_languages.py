@@ -21,6 +21,7 @@ import pytest
 from kdtext.augment import SyntheticSet, augment_corpus
 from kdtext.default_plugins.bert import teacher_ids as emission
 from kdtext.default_plugins.bert.teacher_ids import emission_problem, id_agreement, teacher_ids
+from kdtext.augment.builder import corpus_from_texts
 from kdtext.augment.corpus import TokenizedCorpus
 from kdtext.data import Dataset
 from kdtext.default_plugins.taggers import best_tagger
@@ -100,7 +101,7 @@ needs_brill = pytest.mark.skipif(importlib.util.find_spec("brill_postaggers") is
 def corpora() -> dict[str, TokenizedCorpus]:
     if importlib.util.find_spec("brill_postaggers") is None:
         pytest.skip("brill-postagger (scripts/setup.sh) tags de, it, nl")
-    return {lang: TokenizedCorpus.from_texts(texts, lang=lang, tagger="auto") for lang, texts in SENTENCES.items()}
+    return {lang: corpus_from_texts(texts, lang=lang, tagger="auto") for lang, texts in SENTENCES.items()}
 
 
 def window_of(source: list[int], got: list[int], ok) -> bool:

@@ -22,6 +22,7 @@ from click.testing import CliRunner  # noqa: E402
 
 from kdtext.augment import SyntheticSet, make_augmenter  # noqa: E402
 from kdtext.cli import cli  # noqa: E402
+from kdtext.augment.builder import corpus_from_texts  # noqa: E402
 from kdtext.augment.corpus import TokenizedCorpus  # noqa: E402
 from kdtext.labelling.engine import get_engine  # noqa: E402
 from kdtext.labelling.engine.ray_engine import TeacherActor, augment_on_ray, label_on_ray  # noqa: E402
@@ -49,7 +50,7 @@ def local_ray():
 @pytest.fixture(scope="module")
 def corpus() -> TokenizedCorpus:
     texts = sentiment_data(400, seed=3).texts + ["", "one", "Two sentences here. And another one!"]
-    return TokenizedCorpus.from_texts(texts, lang="en")
+    return corpus_from_texts(texts, lang="en")
 
 
 @pytest.fixture(scope="module")

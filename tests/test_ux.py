@@ -72,7 +72,7 @@ def test_rounds_for_matches_what_kdtext_run_plans():
 
 def test_bulk_writer_writes_what_json_dumps_writes(tmp_path, monkeypatch):
     from kdtext.augment import SyntheticSet, augment_corpus
-    from kdtext.augment.corpus import TokenizedCorpus
+    from kdtext.augment.builder import corpus_from_texts
     from kdtext.augment.jsonl import SyntheticRowEncoder, synthetic_jsonl, write_synthetic_jsonl
 
     texts = [
@@ -82,7 +82,7 @@ def test_bulk_writer_writes_what_json_dumps_writes(tmp_path, monkeypatch):
         "plain words here",
         "x",  # one token: skipped
     ]
-    corpus = TokenizedCorpus.from_texts(texts, lang="en", tagger=None)
+    corpus = corpus_from_texts(texts, lang="en", tagger=None)
     synthetic = SyntheticSet.concat(
         [
             augment_corpus(corpus, "mask", n=40, seed=1, n_iter=10),

@@ -63,11 +63,12 @@ MOVED = {
     "kdtext.default_plugins.command_teacher": "kdtext.default_plugins.command",
     "kdtext.default_plugins.file_teacher": "kdtext.default_plugins.file",
     "kdtext.default_plugins.spacy_students": "kdtext.default_plugins.spacy",
+    "kdtext.default_plugins.commands": "kdtext.cli.commands",
 }
 
 #: Old module that was split -> the modules that hold its names now, searched in order.
 SPLIT = {
-    "kdtext.corpus": ("kdtext.augment.corpus", "kdtext.augment.tokenizer", "kdtext.augment.pos_table"),
+    "kdtext.corpus": ("kdtext.augment.corpus", "kdtext.augment.builder", "kdtext.augment.tokenizer", "kdtext.augment.pos_table"),
     "kdtext.teacher": (
         "kdtext.default_plugins.bert.teacher",
         "kdtext.default_plugins.file",

@@ -30,6 +30,9 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 CSV_SUFFIXES = {".csv", ".tsv"}
 #: Tolerance for single-label probability rows that must sum to 1.
 SUM_TOLERANCE = 1e-3
+#: The ``format`` of a folder of soft-label Parquet shards (``kdtext label --engine ray`` writes it,
+#: :func:`read_soft_label_shards` reads it).
+SHARDS_FORMAT = "kdtext-soft-labels"
 
 
 @dataclass
@@ -351,8 +354,6 @@ def read_soft_label_shards(directory: str | os.PathLike, label_space: LabelSpace
     match, labels that are not the training labels, probabilities that are not
     probabilities) is a :class:`DataError` naming the shard and its row (1-based).
     """
-    from .labelling.engine.files import SHARDS_FORMAT
-
     directory = Path(directory)
     manifest_path = directory / "manifest.json"
     try:

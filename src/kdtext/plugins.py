@@ -55,7 +55,7 @@ DEFAULT_PLUGINS = (
     "kdtext.default_plugins.command",
     "kdtext.default_plugins.spacy",
     "kdtext.default_plugins.taggers",
-    "kdtext.default_plugins.commands",
+    "kdtext.cli.commands",
 )
 
 #: hook name -> the kind of thing it registers (as shown by ``kdtext plugins``)

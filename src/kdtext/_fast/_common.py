@@ -11,8 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
-
 #: Bit flags of :func:`augment_round`'s ``mode``; combine them with ``|``.
 MODE_MASK = 1  # replace a word with the mask token with probability p_mask
 MODE_POS = 2  # replace a word with a same-POS word with probability p_pos
@@ -24,8 +22,11 @@ MODE_ALL = MODE_MASK | MODE_POS | MODE_NGRAM | MODE_SENTENCE
 MASK64 = (1 << 64) - 1
 
 
-class KernelInputError(ConfigError, ValueError):
-    """Arrays or parameters that a kernel cannot run on (checked before any loop runs)."""
+class KernelInputError(ValueError):
+    """Arrays or parameters that a kernel cannot run on (checked before any loop runs).
+
+    The kernels import nothing of kdtext: their driver (:func:`kdtext.augment.kernels.run_kernel`)
+    turns this into kdtext's :class:`~kdtext.errors.ConfigError` for users."""
 
 
 def _array(name: str, value: Any, dtype: type) -> np.ndarray:

@@ -11,10 +11,9 @@ Quick use, without the CLI::
 
 Inside a pipeline, keep the arrays::
 
-    from kdtext.augment.corpus import TokenizedCorpus
-    from kdtext.augment import augment_corpus
+    from kdtext.augment import augment_corpus, build_corpus
 
-    corpus = TokenizedCorpus.from_texts(train_texts + pool_texts, lang="en")
+    corpus = build_corpus(train_texts + pool_texts, lang="en")     # a kdtext.augment.corpus.TokenizedCorpus
     synthetic = augment_corpus(corpus, "tang", n=60_000, seed=0, mask_token="[MASK]")
     synthetic.texts()                      # list[str]
     synthetic.to_words_spaces()            # words and whitespace flags, for spaCy Docs
@@ -74,8 +73,9 @@ def augment_corpus(corpus: "TokenizedCorpus", augmenter: str = "tang", n: int | 
 
 
 def build_corpus(texts: Iterable[Any], lang: str = "en", augmenter: Any = None, **kwargs: Any) -> "TokenizedCorpus":
-    """A corpus tagged only if ``augmenter`` (an instance) needs tags: the best tagger for ``lang``."""
-    from .corpus import TokenizedCorpus
+    """A corpus tagged only if ``augmenter`` (an instance) needs tags: the best tagger for ``lang``;
+    ``kwargs`` go to :func:`kdtext.augment.builder.corpus_from_texts` (``tagger=`` chooses yourself)."""
+    from .builder import corpus_from_texts
     from .tokenizer import check_language
 
     check_language(lang)
@@ -88,7 +88,7 @@ def build_corpus(texts: Iterable[Any], lang: str = "en", augmenter: Any = None, 
             kwargs["tagger"] = tagger_for(lang)  # a clear error when the language has no tagger
         else:
             kwargs["tagger"] = "auto"
-    return TokenizedCorpus.from_texts(texts, lang=lang, **kwargs)
+    return corpus_from_texts(texts, lang=lang, **kwargs)
 
 
 def augment(
@@ -122,7 +122,7 @@ def read_source_texts(path: str | os.PathLike, text_field: str = "text", max_cha
 
     from ..data import iter_records
     from ..errors import DataError
-    from .corpus import MAX_CHARS
+    from .tokenizer import MAX_CHARS
 
     limit = MAX_CHARS if max_chars is None else max_chars
     path = Path(path)
@@ -166,7 +166,7 @@ def augment_file(
     ``engine`` (see :mod:`kdtext.labelling.engine`) runs the augmentation itself, e.g. on Ray;
     the file is the same for the same seed. ``n`` sizes the rounds (:func:`kdtext.augment.rounds.augment_n`).
     With ``cache_dir``, texts tokenized and tagged by an earlier call are loaded from
-    there (see :meth:`TokenizedCorpus.from_texts`). Returns a summary: counts, skipped
+    there (see :func:`kdtext.augment.builder.corpus_from_texts`). Returns a summary: counts, skipped
     texts by reason, notes, seconds, ``engine`` (its throughput figures, or None when run
     here) and ``line`` (the one-line summary for people).
     """

@@ -71,30 +71,33 @@ def run_kernel(
             notes.append("no source text could be augmented (each needs at least two tokens)")
         result.notes = notes
         return result
-    seen = None
-    if unique:
-        expected = docs.size * int(n_iter) if n is None else min(n, docs.size * int(n_iter))
-        seen = _fast.HashSet(corpus.n_docs + expected)
-        seen.add_new(corpus.doc_hashes())  # copies of any source text are dropped
-    parts: list[SyntheticSet] = []
-    kept = 0
-    for rnd in range(int(n_iter)):
-        words, spaces, offsets, src, hashes = _fast.augment_round(
-            corpus.words, corpus.spaces, corpus.tags, corpus.sent_starts, corpus.doc_offsets, docs,
-            corpus.doc_base, seed, rnd, mode, p_mask, p_pos, p_ng, n_min, n_max, mask_id, *pos_args,
-            doc_keys=corpus.doc_keys,
-        )  # fmt: skip
-        part = SyntheticSet(vocab, words, spaces, offsets, src + corpus.doc_base, np.full(src.shape[0], rnd, np.int32), augmenter)
-        if seen is not None:
-            idx = np.flatnonzero(seen.add_new(hashes))
-            if idx.size != len(part):
-                part = part.subset(idx)
-        if n is not None and kept + len(part) > n:
-            part = part.subset(np.arange(n - kept))
-        parts.append(part)
-        kept += len(part)
-        if n is not None and kept >= n:
-            break
+    try:
+        seen = None
+        if unique:
+            expected = docs.size * int(n_iter) if n is None else min(n, docs.size * int(n_iter))
+            seen = _fast.HashSet(corpus.n_docs + expected)
+            seen.add_new(corpus.doc_hashes())  # copies of any source text are dropped
+        parts: list[SyntheticSet] = []
+        kept = 0
+        for rnd in range(int(n_iter)):
+            words, spaces, offsets, src, hashes = _fast.augment_round(
+                corpus.words, corpus.spaces, corpus.tags, corpus.sent_starts, corpus.doc_offsets, docs,
+                corpus.doc_base, seed, rnd, mode, p_mask, p_pos, p_ng, n_min, n_max, mask_id, *pos_args,
+                doc_keys=corpus.doc_keys,
+            )  # fmt: skip
+            part = SyntheticSet(vocab, words, spaces, offsets, src + corpus.doc_base, np.full(src.shape[0], rnd, np.int32), augmenter)
+            if seen is not None:
+                idx = np.flatnonzero(seen.add_new(hashes))
+                if idx.size != len(part):
+                    part = part.subset(idx)
+            if n is not None and kept + len(part) > n:
+                part = part.subset(np.arange(n - kept))
+            parts.append(part)
+            kept += len(part)
+            if n is not None and kept >= n:
+                break
+    except _fast.KernelInputError as exc:  # the kernels' own error, said the way kdtext says bad input
+        raise ConfigError(str(exc)) from None
     out = SyntheticSet.concat(parts)
     out.seed, out.params, out.skipped = seed, dict(params or {}), result.skipped
     if n is not None and kept < n:

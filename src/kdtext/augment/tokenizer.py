@@ -2,7 +2,7 @@
 the checks every text passes, and a spaCy ``Doc`` as the token rows a corpus stores.
 
 :func:`check_language` answers without importing spaCy where it can (a corpus loaded from a
-cache never needs it); :class:`kdtext.augment.corpus.CorpusBuilder` tokenizes with
+cache never needs it); :class:`kdtext.augment.builder.CorpusBuilder` tokenizes with
 :func:`blank_pipeline` and stores what :func:`doc_tokens` gives.
 """
 
@@ -12,6 +12,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import ConfigError, DataError
+
+#: Longest text accepted, in characters (Python ``len``). Longer texts are usually a
+#: wrong field or an unsplit document; they are an error naming the line.
+MAX_CHARS = 100_000
 
 
 def check_language(lang: str) -> None:

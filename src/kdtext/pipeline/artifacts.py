@@ -43,7 +43,7 @@ def load_teacher(ctx: StageContext) -> Any:
 def load_transfer(run_dir: Path, lang: str) -> tuple[Dataset, Dataset]:
     """The teacher-labelled synthetic examples and unlabelled pool of a run, as two soft datasets."""
     from ..augment import SyntheticSet
-    from ..augment.corpus import TokenizedCorpus
+    from ..augment.builder import corpus_from_texts
 
     space = LabelSpace.from_json(json.loads((run_dir / "data" / "labels.json").read_text("utf-8")))
     probs = np.load(run_dir / "label" / "probs.npy")
@@ -53,7 +53,7 @@ def load_transfer(run_dir: Path, lang: str) -> tuple[Dataset, Dataset]:
     n = len(synthetic)
     if probs.shape != (n + len(pool), len(space)):
         raise ModelError(f"the labels in {run_dir / 'label'} do not match the transfer set; delete that folder and rerun")
-    pool_corpus = TokenizedCorpus.from_texts(pool, lang=lang, tagger=None)
+    pool_corpus = corpus_from_texts(pool, lang=lang, tagger=None)
     pool_data = Dataset(
         pool,
         probs[n:],

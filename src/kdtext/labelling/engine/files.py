@@ -14,9 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ...data import SHARDS_FORMAT
 from ...errors import KdtextError
-
-SHARDS_FORMAT = "kdtext-soft-labels"
 
 
 def write_label_shards(

@@ -44,7 +44,7 @@ def _needs_tags(config: RunConfig) -> bool:
 
 
 def stage_corpus(ctx: StageContext) -> dict[str, Any]:
-    from ...augment.corpus import CorpusBuilder
+    from ...augment.builder import CorpusBuilder
 
     config = ctx.config
     train = split(ctx, "train")

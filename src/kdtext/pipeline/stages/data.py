@@ -46,8 +46,8 @@ def load_inputs(config: RunConfig) -> tuple[Dataset, Dataset, Dataset, list[str]
 
 
 def _check_lengths(texts: list[str], source: Any, lines: list[int] | None) -> None:
-    """Texts the tokenizers refuse (over :data:`kdtext.augment.corpus.MAX_CHARS`) fail here, before any work, with their line."""
-    from ...augment.corpus import MAX_CHARS
+    """Texts the tokenizers refuse (over :data:`kdtext.augment.tokenizer.MAX_CHARS`) fail here, before any work, with their line."""
+    from ...augment.tokenizer import MAX_CHARS
 
     for i, text in enumerate(texts):
         if len(text) > MAX_CHARS:

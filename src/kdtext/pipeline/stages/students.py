@@ -22,6 +22,7 @@ def stage_vectors(ctx: StageContext) -> dict[str, Any]:
     """Static word vectors for the distilled student from the teacher (:meth:`kdtext.Teacher.word_vectors`)."""
     from tqdm.auto import tqdm
 
+    from ...augment.builder import corpus_from_texts
     from ...augment.corpus import TokenizedCorpus
     from ...students.vectors import save_vectors, word_vectors
 
@@ -30,7 +31,7 @@ def stage_vectors(ctx: StageContext) -> dict[str, Any]:
         return {"dims": 0}
     teacher = load_teacher(ctx)
     corpus = TokenizedCorpus.load(ctx.input("corpus") / "corpus")
-    pool = TokenizedCorpus.from_texts(unlabeled(ctx), lang=config.lang, tagger=None)
+    pool = corpus_from_texts(unlabeled(ctx), lang=config.lang, tagger=None)
     words = set(corpus.vocab) | set(pool.vocab) | set(teacher.vocabulary())
     started = time.perf_counter()
     with tqdm(total=len(words), unit=" words", desc="word vectors", file=sys.stderr, leave=False, disable=config.vectors_from != "encoder") as bar:
