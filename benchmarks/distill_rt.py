@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = parser.parse_args()
 
-    from kdtext.cli import parse_params
+    from kdtext.params import parse_params
     from kdtext.pipeline import load_config
     from kdtext.pipeline.artifacts import concat, load_transfer, split_of
     from kdtext.pipeline.recipe import run_recipe

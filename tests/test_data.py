@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from kdtext.data import Dataset, iter_records, read_labelled, read_soft_labels, read_texts, soft_label_rows
+from kdtext.data import Dataset, iter_records, read_labelled, read_soft_labels, read_texts
 from kdtext.errors import DataError
 from kdtext.io import write_jsonl
 from kdtext.labels import LabelSpace
@@ -112,7 +112,8 @@ def test_soft_labels_round_trip(tmp_path):
     space = LabelSpace(("neg", "pos"))
     probs = np.array([[0.25, 0.75], [0.9, 0.1]], dtype=np.float32)
     p = tmp_path / "soft.jsonl"
-    write_jsonl(p, soft_label_rows(["a", "b"], probs, space))
+    # the rows kdtext label writes (LabelResult.rows), read back
+    write_jsonl(p, ({"text": t, "probs": dict(zip(space.labels, map(float, row)))} for t, row in zip(["a", "b"], probs)))
     ds = read_soft_labels(p, space)
     assert ds.soft and ds.texts == ["a", "b"]
     np.testing.assert_allclose(ds.targets, probs)

@@ -24,7 +24,7 @@ from kdtext.default_plugins.bert.teacher_ids import emission_problem, id_agreeme
 from kdtext.augment.builder import corpus_from_texts
 from kdtext.augment.corpus import TokenizedCorpus
 from kdtext.data import Dataset
-from kdtext.default_plugins.taggers import best_tagger
+from kdtext.augment.tagging import best_tagger
 from kdtext.labels import LabelSpace
 
 SENTENCES = {

@@ -50,11 +50,16 @@ class FakePlugin:
 
 
 def test_builtins_register_through_the_same_hooks():
-    for module_name in plugins.DEFAULT_PLUGINS:
-        assert plugins.pm.get_plugin(module_name) is not None or not plugins._loaded
+    import importlib
+
     plugins.load_plugins()
-    names = {name for name, _ in plugins.pm.list_name_plugin()}
-    assert set(plugins.DEFAULT_PLUGINS) <= names
+    specs = {name for name in dir(kdtext.hookspecs) if name.startswith("register_")}
+    for module_name in plugins.DEFAULT_PLUGINS:
+        module = importlib.import_module(module_name)
+        assert plugins.pm.get_plugin(module_name) is module, module_name  # registered under its module name
+        hooks = {caller.name for caller in plugins.pm.get_hookcallers(module)}
+        assert hooks and hooks <= specs, (module_name, hooks)  # through the public hooks, nothing private
+        assert plugins.plugin_origin(module_name)[0] == "kdtext"
 
 
 def test_fake_plugin_is_listed_with_its_distribution(register_plugin):

@@ -14,7 +14,6 @@ from kdtext.errors import ConfigError, DataError, ModelError, UnknownPluginError
 from kdtext.labels import LabelSpace
 from kdtext.students import build_student, evaluate_student, load_student, save_student
 
-pytest.importorskip("spacy")
 
 FILLER = "the a film movie it was this one really quite".split()
 # small and fast; every test overrides what it needs

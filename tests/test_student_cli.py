@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from kdtext.cli import cli
 
-pytest.importorskip("spacy")
 
 FAST = ["--param", "progress=false", "--param", "max_epochs=6", "--param", "batch_size=8", "--param", "learn_rate=0.01"]
 

@@ -18,7 +18,6 @@ import pytest
 from kdtext.data import Dataset
 from kdtext.students import build_student, save_student
 
-pytest.importorskip("spacy")
 
 from test_student import CNN, FAST, soft_task  # noqa: E402  (pytest puts tests/ on sys.path)
 

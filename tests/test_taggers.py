@@ -11,6 +11,7 @@ from click.testing import CliRunner
 import kdtext
 from kdtext import plugins
 from kdtext.cli import cli
+from kdtext.augment import tagging
 from kdtext.default_plugins import taggers
 from kdtext.errors import ConfigError, UnknownPluginError
 
@@ -38,7 +39,7 @@ def test_both_taggers_are_registered_plugins():
     ],
 )
 def test_brill_tags_six_languages_with_universal_tags(lang, words):
-    tagger = taggers.tagger_for(lang, "brill")
+    tagger = tagging.tagger_for(lang, "brill")
     tags = tagger.tag(words)
     assert len(tags) == len(words) and set(tags) <= UD_TAGS
     assert tags[-1] == "PUNCT" and tags[1] in ("NOUN", "PROPN")
@@ -47,26 +48,26 @@ def test_brill_tags_six_languages_with_universal_tags(lang, words):
 
 @pytest.mark.skipif("en" not in taggers.spacy_models(), reason="no English spaCy pipeline installed")
 def test_spacy_tagger_uses_coarse_universal_tags():
-    tagger = taggers.tagger_for("en", "spacy")
+    tagger = tagging.tagger_for("en", "spacy")
     assert tagger.tag(["The", "film", "was", "good", "."]) == ["DET", "NOUN", "AUX", "ADJ", "PUNCT"]
     assert list(tagger.tag_many([["Good", "fun"], ["Bad"]]))[1] in (["ADJ"], ["PROPN"], ["NOUN"])
-    assert taggers.tagger_for("en", "spacy") is tagger  # loaded once
+    assert tagging.tagger_for("en", "spacy") is tagger  # loaded once
 
 
 def test_best_tagger_prefers_spacy_then_brill():
-    table = taggers.available_taggers()
+    table = tagging.available_taggers()
     for lang, names in table.items():
-        ordered = [n for n in taggers.PREFERENCE if n in names]
+        ordered = [n for n in tagging.PREFERENCE if n in names]
         assert names[: len(ordered)] == ordered
-        assert taggers.best_tagger(lang) == names[0]
-    assert taggers.best_tagger("sv") is None
+        assert tagging.best_tagger(lang) == names[0]
+    assert tagging.best_tagger("sv") is None
 
 
 def test_missing_tagger_errors_are_clear():
     with pytest.raises(ConfigError, match="no part-of-speech tagger for language 'sv'.*taggers exist for"):
-        taggers.tagger_for("sv")
+        tagging.tagger_for("sv")
     with pytest.raises(UnknownPluginError, match="unknown tagger 'tnt'; available: .*brill"):
-        taggers.tagger_for("en", "tnt")
+        tagging.tagger_for("en", "tnt")
 
 
 def test_a_plugin_tagger_is_used_for_its_language(register_plugin):
@@ -91,9 +92,9 @@ def test_a_plugin_tagger_is_used_for_its_language(register_plugin):
             register("fake", Fake)
 
     register_plugin(Plugin(), "fake-tagger-plugin")
-    assert taggers.available_taggers()["xx"] == ["fake"]
-    assert isinstance(taggers.tagger_for("xx"), Fake)
-    taggers._instances.pop(("fake", "xx"), None)
+    assert tagging.available_taggers()["xx"] == ["fake"]
+    assert isinstance(tagging.tagger_for("xx"), Fake)
+    tagging._instances.pop(("fake", "xx"), None)
 
 
 @needs_brill

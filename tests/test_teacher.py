@@ -129,21 +129,21 @@ def test_predict_from_ids_equals_predict_from_texts(teacher):
     texts = varied_texts(50, longest=30)
     ids = [teacher.tokenizer(text)["input_ids"] for text in texts]
     from_texts = teacher.predict_proba(texts)
-    np.testing.assert_allclose(teacher.predict_proba_ids(ids), from_texts, atol=1e-6)
-    np.testing.assert_allclose(teacher.predict_proba_ids([np.asarray(s, np.int32) for s in ids]), from_texts, atol=1e-6)
+    np.testing.assert_allclose(teacher.label(ids=ids, progress=False).probs, from_texts, atol=1e-6)
+    np.testing.assert_allclose(teacher.label(ids=[np.asarray(s, np.int32) for s in ids], progress=False).probs, from_texts, atol=1e-6)
     bare = [teacher.tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
     np.testing.assert_allclose(teacher.label(ids=bare, with_special_tokens=False, progress=False).probs, from_texts, atol=1e-6)
-    np.testing.assert_allclose(teacher.predict_logits_ids(ids), teacher.predict_logits(texts), atol=1e-5)
+    np.testing.assert_allclose(teacher.label(ids=ids, progress=False).logits, teacher.predict_logits(texts), atol=1e-5)
 
 
 def test_ids_that_do_not_fit_the_tokenizer_are_rejected(teacher):
     good = teacher.tokenizer("good movie")["input_ids"]
     with pytest.raises(ConfigError, match=r"do not start with the teacher's \[CLS\]"):
-        teacher.predict_proba_ids([good[1:]])
+        teacher.label(ids=[good[1:]], progress=False)
     with pytest.raises(ConfigError, match="outside the teacher's vocabulary"):
-        teacher.predict_proba_ids([good[:1] + [10_000] + good[-1:]])
+        teacher.label(ids=[good[:1] + [10_000] + good[-1:]], progress=False)
     with pytest.raises(ConfigError, match="flat sequence of integers"):
-        teacher.predict_proba_ids([[[1, 2]]])
+        teacher.label(ids=[[[1, 2]]], progress=False)
 
 
 def test_truncation_is_counted_and_matches_the_tokenizer(teacher):

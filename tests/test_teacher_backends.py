@@ -15,9 +15,6 @@ from kdtext.default_plugins.bert.teacher import BertTeacher
 
 from teacher_fixtures import binary_data, teacher, tiny_bert_dir, trained_dir, varied_texts  # noqa: F401
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
-
 
 @pytest.fixture(autouse=True)
 def export_cache(tmp_path, monkeypatch):

@@ -60,11 +60,20 @@ def test_augment_n_keeps_an_explicit_n_iter(tmp_path):
 
 
 def test_rounds_for_matches_what_kdtext_run_plans():
+    """`kdtext run` gives each augmenter the rounds its share of --n-synthetic needs (rounds_for), unless n_iter is set."""
     from kdtext.augment.rounds import rounds_for
+    from kdtext.pipeline import load_config
+    from kdtext.pipeline.stages.augment import _augmenter_instances
 
     assert rounds_for(20_000, 800, 20) == 32
     assert rounds_for(100, 800, 20) == 20  # never fewer than the augmenter's default
     assert rounds_for(10, 0, 20) >= 20
+    one = load_config(None, {"data": "demo", "augmenters": ["mask"], "n_synthetic": 20_000})
+    assert [a.params["n_iter"] for a in _augmenter_instances(one, "[MASK]", 800)] == [rounds_for(20_000, 800, 20)] == [32]
+    two = load_config(None, {"data": "demo", "augmenters": ["mask", "ngram"], "n_synthetic": 20_000})
+    assert [a.params["n_iter"] for a in _augmenter_instances(two, "[MASK]", 800)] == [rounds_for(10_000, 800, 20)] * 2
+    fixed = load_config(None, {"data": "demo", "augmenters": ["mask"], "n_synthetic": 20_000, "augment_params": {"n_iter": 3}})
+    assert [a.params["n_iter"] for a in _augmenter_instances(fixed, "[MASK]", 800)] == [3]
 
 
 # -- the JSONL writer ------------------------------------------------------------------------

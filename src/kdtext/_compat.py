@@ -86,6 +86,8 @@ MOVED_NAMES = {
     "kdtext.augment": dict.fromkeys(
         ("Agreement", "TeacherIdEmitter", "TokenIds", "emission_problem", "emitter_for"), "kdtext.default_plugins.bert.teacher_ids"
     ),
+    "kdtext.cli": {"parse_params": "kdtext.params"},
+    "kdtext.default_plugins.taggers": dict.fromkeys(("PREFERENCE", "available_taggers", "best_tagger", "tagger_for"), "kdtext.augment.tagging"),
 }
 
 #: Old names that were packages (their old submodules are in the tables above).

@@ -422,9 +422,3 @@ def _check_probability_rows(path: Path, probs: np.ndarray, label_space: LabelSpa
     else:
         problem = f"probabilities sum to {probs[i].sum():.4f}, not 1, in a single-label task"
     raise DataError(path, None, f"row {i + 1}: {problem}")
-
-
-def soft_label_rows(texts: Iterable[str], probs: np.ndarray, label_space: LabelSpace) -> Iterator[dict[str, Any]]:
-    """JSONL rows ``{"text", "probs"}`` for soft labels, the inverse of :func:`read_soft_labels`."""
-    for text, row in zip(texts, probs):
-        yield {"text": text, "probs": {name: float(p) for name, p in zip(label_space.labels, row)}}

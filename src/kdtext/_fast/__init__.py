@@ -40,7 +40,6 @@ else:
         ) from exc
     IMPLEMENTATION = "cython"
 
-from ._common import *  # noqa: E402,F401,F403
 from ._common import KernelInputError, MODE_ALL, MODE_MASK, MODE_NGRAM, MODE_POS, MODE_SENTENCE  # noqa: E402
 
 uniform = _impl.uniform

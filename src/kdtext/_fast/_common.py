@@ -18,9 +18,6 @@ MODE_NGRAM = 4  # with probability p_ng keep only a random n-gram
 MODE_SENTENCE = 8  # keep only one random sentence (documents of 2+ sentences only)
 MODE_ALL = MODE_MASK | MODE_POS | MODE_NGRAM | MODE_SENTENCE
 
-#: 2**64 - 1: seeds and hashes are unsigned 64-bit integers.
-MASK64 = (1 << 64) - 1
-
 
 class KernelInputError(ValueError):
     """Arrays or parameters that a kernel cannot run on (checked before any loop runs).

@@ -9,9 +9,11 @@ from typing import Any
 
 import click
 
-from .. import __version__, plugins
+from .. import __version__, _compat, plugins
 from ..errors import KdtextError
-from ..params import parse_params  # noqa: F401  (kept importable from here for older code)
+
+#: kdtext 0.1's kdtext.cli.parse_params, now in kdtext.params: a warning, for one release.
+__getattr__ = _compat.moved_names(__name__)
 
 
 class KdtextGroup(click.Group):

@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from .. import _compat
 from ..base import Tagger
 from ..errors import ConfigError
 from ..hookspecs import hookimpl
@@ -142,6 +143,6 @@ def register_taggers(register):
     register("spacy", SpacyTagger)
     register("brill", BrillTagger)
 
-# -- choosing a tagger: kdtext.augment.tagging (re-exported here for older imports) ------------------
 
-from ..augment.tagging import PREFERENCE, _instances, available_taggers, best_tagger, tagger_for  # noqa: E402,F401
+#: kdtext 0.1's names for choosing a tagger, now in kdtext.augment.tagging: a warning, for one release.
+__getattr__ = _compat.moved_names(__name__)

@@ -66,7 +66,6 @@ class StageContext:
     runner: "Runner"
     stage: Stage
     out: Path
-    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def config(self) -> Any:

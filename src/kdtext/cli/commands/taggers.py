@@ -16,7 +16,8 @@ def register(cli: click.Group) -> None:
         Same-POS replacement (the `pos` augmenter, and part of `tang`) needs one. Any
         other language spaCy can tokenize still works with the other augmenters.
         """
-        from ...default_plugins.taggers import available_taggers, brill_models, spacy_models
+        from ...augment.tagging import available_taggers
+        from ...default_plugins.taggers import brill_models, spacy_models
 
         table = available_taggers()
         if as_json:

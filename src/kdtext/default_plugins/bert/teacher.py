@@ -488,14 +488,6 @@ class BertTeacher(HuggingFaceCapabilities, Teacher):
         """Raw scores before softmax/sigmoid, float32 ``(len(texts), n_labels)``."""
         return self.label(texts, progress=False).logits
 
-    def predict_proba_ids(self, ids: Sequence[Sequence[int] | np.ndarray]) -> np.ndarray:
-        """Probabilities for pre-tokenized input ids (see :meth:`prepare_ids`)."""
-        return self.label(ids=ids, progress=False).probs
-
-    def predict_logits_ids(self, ids: Sequence[Sequence[int] | np.ndarray]) -> np.ndarray:
-        """Logits for pre-tokenized input ids."""
-        return self.label(ids=ids, progress=False).logits
-
     def check_labels(self, label_space: LabelSpace, where: str = "the data") -> None:
         """:class:`ModelError` unless the teacher predicts exactly ``label_space`` (same labels, order, task)."""
         self._require_model()

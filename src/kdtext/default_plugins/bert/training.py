@@ -28,18 +28,11 @@ if TYPE_CHECKING:
 POOL_BATCHES = 50
 #: The adaptive schedule (``epochs=None``): at least this many epochs, at most ``max_epochs``.
 MIN_EPOCHS = 3
-#: What ``kdtext train-teacher --help`` says of the adaptive schedule.
-SCHEDULE_RULE = (
-    "epochs = enough for min_steps (200) optimizer steps, at least 3 and at most max_epochs (20): "
-    "1,000 examples at batch 32 get 7 epochs, 200 examples get 20; "
-    "the best dev epoch is kept; early stopping (patience: 2 epochs without a better dev score) "
-    "only once min_steps steps are done"
-)
 
 
 def planned_epochs(n_train: int, batch_size: int, epochs: int | None, min_steps: int, max_epochs: int) -> int:
     """Epochs to run: ``epochs`` when given; else enough for ``min_steps`` optimizer steps,
-    between :data:`MIN_EPOCHS` and ``max_epochs`` (see :data:`SCHEDULE_RULE`).
+    between :data:`MIN_EPOCHS` and ``max_epochs`` (``kdtext train-teacher --help`` says it in words).
 
     Why: a fixed 3 epochs gives 200 examples 21 steps, and the head barely moves from
     its random start; the same model reaches far better accuracy with more steps
