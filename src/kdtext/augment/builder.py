@@ -198,21 +198,8 @@ class CorpusBuilder:
         n = len(words)
         if len(spaces) != n or (tags is not None and len(tags) != n) or (sent_starts is not None and len(sent_starts) != n):
             raise ConfigError("words, spaces, tags and sent_starts of a document must have the same length")
-        ids = np.empty(n, np.int32)
-        for j, word in enumerate(words):
-            wid = self._index.get(word)
-            if wid is None:
-                wid = self._index[word] = len(self.vocab)
-                self.vocab.append(word)
-            ids[j] = wid
-        tag_ids = np.zeros(n, np.int32)
-        if tags is not None:
-            for j, tag in enumerate(tags):
-                tid = self._tag_index.get(tag)
-                if tid is None:
-                    tid = self._tag_index[tag] = len(self.tag_names)
-                    self.tag_names.append(tag)
-                tag_ids[j] = tid
+        ids = _intern(words, self._index, self.vocab)
+        tag_ids = _intern(tags, self._tag_index, self.tag_names) if tags is not None else np.zeros(n, np.int32)
         starts = np.zeros(n, np.uint8)
         if sent_starts is not None:
             starts[:] = np.asarray(sent_starts, dtype=bool)
@@ -271,3 +258,15 @@ class CorpusBuilder:
             tag_names=tag_names,
             tagger=self.tagger_name,
         )
+
+
+def _intern(items: Sequence[str], index: dict[str, int], table: list[str]) -> np.ndarray:
+    """int32 ids of ``items`` in ``table`` (``index``: item -> id), appending the items it lacks."""
+    ids = np.empty(len(items), np.int32)
+    for j, item in enumerate(items):
+        found = index.get(item)
+        if found is None:
+            found = index[item] = len(table)
+            table.append(item)
+        ids[j] = found
+    return ids
