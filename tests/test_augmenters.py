@@ -170,7 +170,7 @@ def test_tang_with_p_pos_0_needs_no_tagger_and_says_nothing():
 
     examples = list(augment(["a good film that I liked a lot", "the plot was dull and far too long"], "tang", n=6, seed=0, p_pos=0.0))
     assert len(examples) == 6
-    untagged = TokenizedCorpus.from_texts(["Det var en bra film.", "Hej där, hur mår du?"], lang="sv", tagger=None)
+    untagged = corpus_from_texts(["Det var en bra film.", "Hej där, hur mår du?"], lang="sv", tagger=None)
     assert augment_corpus(untagged, "tang", n=4, seed=0, p_pos=0.0).notes == []
 
 

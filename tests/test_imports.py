@@ -18,8 +18,9 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "kdtext"
 
-#: Modules whose job is to be plugins: the built-in plugins and the commands they add.
-PLUGIN_PACKAGES = ("kdtext.default_plugins", "kdtext.cli.commands")
+#: Modules whose job is to be plugins: the built-in plugins, the commands they add, and kdtext as a
+#: plugin of other tools (spaCy's registry, Hugging Face datasets' map: kdtext.integrations).
+PLUGIN_PACKAGES = ("kdtext.default_plugins", "kdtext.cli.commands", "kdtext.integrations")
 
 
 def _module_name(path: Path) -> str:
@@ -95,6 +96,7 @@ LAYERS = {
     "kdtext.labelling.engine": 4,
     "kdtext.students": 4,
     "kdtext.default_plugins": 3,
+    "kdtext.integrations": 3,  # kdtext inside other tools' pipelines: adapters, like the built-in plugins
     "kdtext.augment": 3,
     # What the contracts exchange, though it lives beside its engine: the corpus and the synthetic
     # set (base.py names them), and the files the core writes for student plugins to read

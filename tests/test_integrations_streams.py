@@ -167,7 +167,7 @@ def test_corpus_of_docs_is_the_corpus_builder_s_corpus(tagged):
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from kdtext.augment.corpus import CorpusBuilder
+    from kdtext.augment.builder import CorpusBuilder
     from kdtext.augment.tokenizer import blank_pipeline
     from kdtext.integrations.streams import corpus_of_docs
     from kdtext.augment.tagging import best_tagger, tagger_for

@@ -62,7 +62,7 @@ def augmenter(
     Hugging Face fast tokenizer; every row then also gets the columns that ``tokenizer(text)`` gives (``input_ids``, ``attention_mask``, and
     ``token_type_ids`` where the tokenizer makes them; no padding or truncation), the new
     rows' ids built from kdtext's word arrays without tokenizing their texts
-    (:meth:`kdtext.augment.SyntheticSet.teacher_ids`).
+    (:func:`kdtext.default_plugins.bert.teacher_ids.teacher_ids`, the ``bert`` teacher's own).
     """
     settings = dict(
         name=name, n_per_text=n_per_text, seed=seed, lang=lang, tagger=tagger, text_column=text_column,
@@ -121,9 +121,11 @@ class DatasetAugmenter:
         return out
 
     def _teacher_columns(self, texts: list[str], rows: "AugmentedRows") -> dict[str, list[list[int]]]:
+        from ..default_plugins.bert.teacher_ids import teacher_ids
+
         ids: list[Any] = [None] * len(rows.texts)
         new_rows = np.flatnonzero(~rows.original).tolist()
-        for row, row_ids in zip(new_rows, rows.synthetic.teacher_ids(self.tokenizer).tolist()):
+        for row, row_ids in zip(new_rows, teacher_ids(rows.synthetic, self.tokenizer).tolist()):
             ids[row] = row_ids
         originals = np.flatnonzero(rows.original).tolist()
         if originals:

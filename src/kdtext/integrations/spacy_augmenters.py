@@ -65,7 +65,7 @@ __all__ = [
     "tang_v1",
 ]
 
-#: Texts whose POS tags are kept between epochs, at most (as kdtext.augment.corpus.CorpusBuilder keeps them).
+#: Texts whose POS tags are kept between epochs, at most (as kdtext.augment.builder.CorpusBuilder keeps them).
 TAG_CACHE_SIZE = 200_000
 #: The running POS table is rebuilt when the tokens counted have grown by this factor since its last build.
 TABLE_GROWTH = 1.25

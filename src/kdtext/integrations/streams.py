@@ -80,11 +80,11 @@ class TextAugmenter:
     def corpus(self, texts: Sequence[str]) -> "TokenizedCorpus":
         """``texts`` tokenized (and tagged if the augmenter reads tags), each keyed by its content.
 
-        The same corpus as :class:`kdtext.augment.corpus.CorpusBuilder` makes (tests check it), built
+        The same corpus as :class:`kdtext.augment.builder.CorpusBuilder` makes (tests check it), built
         from spaCy's token arrays instead of token objects, which is several times faster;
         sentences are split only for an augmenter that reads them (``needs_sentences``).
         """
-        from ..augment.corpus import CorpusBuilder
+        from ..augment.builder import CorpusBuilder
         from ..augment.tokenizer import blank_pipeline
         from ..errors import DataError
 
@@ -124,7 +124,7 @@ class TextAugmenter:
 
 
 def corpus_of_docs(docs: Sequence[Any], lang: str, tagger: Any = None) -> "TokenizedCorpus":
-    """The corpus :class:`kdtext.augment.corpus.CorpusBuilder` makes of spaCy ``Doc``\\s without sentence
+    """The corpus :class:`kdtext.augment.builder.CorpusBuilder` makes of spaCy ``Doc``\\s without sentence
     boundaries (each document one sentence) or POS annotation, from their token arrays.
 
     Whitespace tokens become a space flag on the token before them in the same document;
