@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from kdtext import __version__
-from kdtext.cli import KdtextGroup, cli, parse_params
+from kdtext.cli import KdtextGroup, cli
+from kdtext.params import parse_params
 from kdtext.errors import ConfigError, DataError
 
 
