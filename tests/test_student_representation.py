@@ -86,10 +86,15 @@ def test_the_representation_loss_lowers_its_own_error(student, tmp_path):
     assert (tmp_path / "with" / "config.cfg").read_text() == (tmp_path / "without" / "config.cfg").read_text()
 
 
-def test_the_loss_is_off_without_teacher_representations():
+def test_rep_weight_without_teacher_representations_is_an_error_not_a_silent_no_op():
+    from kdtext.errors import ConfigError
+
     transfer, _ = _toy(200, 0)
     transfer.reps = None
     train, _ = _toy(40, 1)
     model = build_student("spacy-fast", width=16, max_epochs=2, progress=False, rep_weight=1.0, rep_dims=8)
-    figures = model.fit(train, train, transfer, seed=0)
+    with pytest.raises(ConfigError, match="rep_weight.*sentence representations"):
+        model.fit(train, train, transfer, seed=0)
+    plain = build_student("spacy-fast", width=16, max_epochs=2, progress=False)
+    figures = plain.fit(train, train, transfer, seed=0)
     assert all("representation_loss" not in point for point in figures.curve)

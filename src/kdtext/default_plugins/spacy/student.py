@@ -113,12 +113,13 @@ class SpacyStudent(Student):
     ``progress`` (a bar on stderr), ``random_output_init`` (give the ensemble's
     zero-initialised softmax output random weights, see :func:`_break_output_symmetry`;
     off by default, as in spaCy), ``rep_weight`` and ``rep_dims`` (representation targets:
-    with a weight above 0 and transfer data that carries the teacher's sentence
-    representations, ``Dataset.reps``, the student also learns those, PCA-reduced to
-    ``rep_dims``; see :mod:`.representation`), ``balance`` (lift classes that are rare in the
-    training signal: each example is weighted by ``(1 / (k * share of its class)) **
-    balance``, the share taken from the transfer set's teacher labels, or the gold labels
-    without one; 0 turns it off; see :func:`.soft_textcat.class_balance_weights`), plus the
+    with a weight above 0 the student also learns the teacher's sentence representations of
+    the transfer set, ``Dataset.reps``, PCA-reduced to ``rep_dims``; see
+    :mod:`.representation`; a transfer set without them is an error), ``balance`` (lift
+    classes that are rare in the training signal: each example is weighted by ``(1 / (k *
+    share of its class)) ** balance``, the share taken from the transfer set's teacher
+    labels, or the gold labels without one; 0 turns it off; see
+    :func:`.soft_textcat.class_balance_weights`), plus the
     architecture's own (see subclasses).
 
     Defaults (``l2`` 0.01, ``dropout`` 0.2, ``patience`` 10, bag-of-words unigrams) were
@@ -245,8 +246,14 @@ class SpacyStudent(Student):
 
     def _representations(self, nlp: "Language", train: Dataset, transfer: Dataset | None, seed: int) -> Any:
         """``(loss, gold targets, transfer targets)`` when representation targets are on and available, else None."""
-        if not self.params["rep_weight"] or transfer is None or transfer.reps is None or not len(transfer):
+        if not self.params["rep_weight"]:
             return None
+        if transfer is None or transfer.reps is None or not len(transfer):
+            raise ConfigError(
+                f"student {self.name!r}: rep_weight={self.params['rep_weight']} needs the teacher's sentence representations "
+                "of the transfer set (Dataset.reps), and this transfer set has none; kdtext run does not collect them yet "
+                "(benchmarks/student_bench.py does): leave rep_weight at 0"
+            )
         from .representation import RepresentationLoss, RepresentationTargets
 
         pca = RepresentationTargets(self.params["rep_dims"]).fit(transfer.reps, seed=seed)
