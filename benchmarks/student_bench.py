@@ -286,7 +286,7 @@ class Bench:
 
     def __init__(self, run: Path) -> None:
         from kdtext.augment import SyntheticSet
-        from kdtext.augment.corpus import TokenizedCorpus
+        from kdtext.augment.builder import corpus_from_texts
         from kdtext.data import Dataset, read_labelled, read_texts
         from kdtext.labels import LabelSpace
 
@@ -361,6 +361,8 @@ def train_variant(bench: Bench, name: str, seed: int, n_synthetic: int | None = 
     if transfer is not None:
         soft = make_examples(make_docs(nlp, transfer.texts, transfer.words, transfer.spaces), transfer.targets, labels)
     nlp.initialize(lambda: gold[:10] + soft[:10])
+    if student.params["balance"] > 0:  # as the student's fit() does
+        student._weigh(gold, train, soft, transfer)
     component = nlp.get_pipe("textcat")
     hook, representations = None, None
     if v["rep"]:
