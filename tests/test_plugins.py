@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 import kdtext
 from kdtext import hookspecs, plugins
-from kdtext.cli import cli
+from kdtext.cli import cli, plugin_commands
 from kdtext.errors import PluginError, UnknownPluginError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,7 +177,7 @@ def test_register_commands_adds_a_command(register_plugin):
 
     group = click.Group(name="test")
     register_plugin(CommandPlugin(), "commands-test")
-    plugins.add_commands(group)
+    plugin_commands.add_commands(group)
     result = CliRunner().invoke(group, ["hello-test"])
     assert result.output == "hello from a plugin\n"
 

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 import kdtext
 from kdtext import plugins
+from kdtext.cli import plugin_commands
 from kdtext.cli import cli
 from kdtext.errors import PluginError
 
@@ -231,7 +232,7 @@ def test_slow_plugin_does_not_slow_help_once_its_commands_are_cached(tmp_path):
     first, result = _timed_kdtext(target, cache, "--help")  # imports the plugin once, records its commands
     assert result.returncode == 0, result.stderr
     assert "slow-hello" in result.stdout and first >= SLEEP
-    (entries,) = json.loads((cache / plugins.COMMAND_CACHE).read_text())["environments"].values()
+    (entries,) = json.loads((cache / plugin_commands.COMMAND_CACHE).read_text())["environments"].values()
     assert [c["name"] for c in entries["kdtext-slow==1.0.0:slow=kdtext_slow"]] == ["slow-hello"]
 
     timings = []
@@ -263,14 +264,14 @@ def test_stale_or_corrupt_command_cache_is_harmless(tmp_path):
     target = _install_slow_plugin(tmp_path)
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / plugins.COMMAND_CACHE).write_text("{not json")
+    (cache / plugin_commands.COMMAND_CACHE).write_text("{not json")
     _, result = _timed_kdtext(target, cache, "--help")
     assert result.returncode == 0 and "slow-hello" in result.stdout
     # a cache that names a command the plugin no longer has: a clear error, and the cache is repaired
-    data = json.loads((cache / plugins.COMMAND_CACHE).read_text())
+    data = json.loads((cache / plugin_commands.COMMAND_CACHE).read_text())
     (entries,) = data["environments"].values()
     entries["kdtext-slow==1.0.0:slow=kdtext_slow"].append({"name": "gone", "help": "Removed.", "short_help": None})
-    (cache / plugins.COMMAND_CACHE).write_text(json.dumps(data))
+    (cache / plugin_commands.COMMAND_CACHE).write_text(json.dumps(data))
     _, result = _timed_kdtext(target, cache, "gone")
     assert result.returncode == 1 and "no longer provides the command 'gone'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -505,7 +506,7 @@ def test_command_cache_is_kept_per_environment(tmp_path):
     assert "cmd-in-b" in second.stdout and "cmd-in-a" not in second.stdout
     again = help_of(Path(sys.executable), site_a)  # both environments' entries are kept
     assert "cmd-in-a" in again.stdout and "cmd-in-b" not in again.stdout
-    environments = json.loads((cache / plugins.COMMAND_CACHE).read_text())["environments"]
+    environments = json.loads((cache / plugin_commands.COMMAND_CACHE).read_text())["environments"]
     assert len(environments) == 2
 
 
@@ -518,7 +519,7 @@ def test_command_cache_follows_an_editable_plugin_whose_version_did_not_change(t
     cache = tmp_path / "cache"
     result = _kdtext_with(Path(pythonpath), cache, "--help")
     assert result.returncode == 0 and "first-command" in result.stdout, result.stderr
-    assert (cache / plugins.COMMAND_CACHE).exists()
+    assert (cache / plugin_commands.COMMAND_CACHE).exists()
 
     source = project / "kdtext_editable" / "__init__.py"
     source.write_text(COMMAND_PLUGIN.format(command="the-renamed-command"))
@@ -527,5 +528,5 @@ def test_command_cache_follows_an_editable_plugin_whose_version_did_not_change(t
     assert "the-renamed-command" in result.stdout and "first-command" not in result.stdout
     result = _kdtext_with(Path(pythonpath), cache, "the-renamed-command")
     assert result.returncode == 0 and result.stdout == "the-renamed-command ran\n", result.stderr
-    (entries,) = json.loads((cache / plugins.COMMAND_CACHE).read_text())["environments"].values()
+    (entries,) = json.loads((cache / plugin_commands.COMMAND_CACHE).read_text())["environments"].values()
     assert {key.split("@")[0] for key in entries} == {"kdtext-editable==0.0.1:editable=kdtext_editable"}

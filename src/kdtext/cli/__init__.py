@@ -26,7 +26,9 @@ class KdtextGroup(click.Group):
             return
         KdtextGroup._plugins_added = True
         try:
-            plugins.add_commands(self)
+            from .plugin_commands import add_commands
+
+            add_commands(self)
         except KdtextError as exc:
             if plugins.debug_enabled():
                 raise
