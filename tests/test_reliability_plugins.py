@@ -124,12 +124,53 @@ def test_a_hook_that_raises_via_the_cli(register_plugin, monkeypatch):
     assert "second line" not in result.output
 
 
-def test_two_plugins_registering_one_name_fail_loudly_via_the_cli(register_plugin):
+def test_two_third_party_plugins_on_one_name_both_named_the_name_unavailable_the_rest_works(register_plugin, monkeypatch):
+    """Issue #21 item 3 (this was exit 1 for every command, naming entry points, before)."""
+    monkeypatch.delenv("KDTEXT_STRICT_PLUGINS", raising=False)
     register_plugin(make_plugin(lambda register: register("same", GoodTeacher)), "first", distribution=("kdtext-a", "1"))
-    register_plugin(make_plugin(lambda register: register("same", GoodTeacher)), "second", distribution=("kdtext-b", "1"))
+    register_plugin(make_plugin(lambda register: (register("same", GoodTeacher), register("own", GoodTeacher))[-1]), "second",
+                    distribution=("kdtext-b", "2"))  # fmt: skip
+    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    warning = "kdtext: warning: teacher name 'same' is registered by two plugins, plugin 'first' from distribution kdtext-a 1 " \
+        "and plugin 'second' from distribution kdtext-b 2: neither is used until one is uninstalled"
+    assert result.output.count("warning") == 1 and warning in result.output
+    rows, _ = json.JSONDecoder().raw_decode(result.output[result.output.index("["):])  # the warning is on stderr
+    names = {row["name"] for row in rows}
+    assert "own" in names and "same" not in names and "bert" in names
+    with pytest.raises(PluginError, match="teacher 'same' is unavailable: plugin 'first' from distribution kdtext-a 1 and"):
+        plugins.get_teacher("same")
+    assert plugins.get_teacher("own") is GoodTeacher
+    monkeypatch.setenv("KDTEXT_STRICT_PLUGINS", "1")  # CI: an error
+    with pytest.raises(PluginError, match="registered by two plugins"):
+        plugins.registrations("register_teachers")
+
+
+def test_a_third_party_plugin_reusing_a_built_in_name_is_skipped_and_nothing_else_breaks(register_plugin, monkeypatch, tmp_path):
+    """Issue #21 item 3: a plugin registering `spacy-fast` broke `kdtext plugins`, `run` and `train-student` before."""
+    from contract_fixtures import PriorStudent, write_task
+    from kdtext.default_plugins.spacy.fast import SpacyFastStudent
+
+    monkeypatch.delenv("KDTEXT_STRICT_PLUGINS", raising=False)
+
+    class Clash:
+        @kdtext.hookimpl
+        def register_students(self, register):
+            register("spacy-fast", PriorStudent)
+            register("prior-nb", PriorStudent)
+
+    register_plugin(Clash(), "clash", distribution=("kdtext-clash", "0.1"))
     result = CliRunner().invoke(cli, ["plugins"])
-    assert result.exit_code == 1 and result.output.count("\n") == 1
-    assert "teacher name 'same' is registered twice: by plugin 'first' and by plugin 'second'" in result.output
+    assert result.exit_code == 0, result.output
+    assert result.output.count("warning") == 1
+    assert ("kdtext: warning: plugin 'clash' from distribution kdtext-clash 0.1 registers student 'spacy-fast', the name "
+            "of kdtext's own student: it is skipped and kdtext's is used (rename it, or kdtext uninstall kdtext-clash)") in result.output
+    assert plugins.get_student("spacy-fast") is SpacyFastStudent and plugins.get_student("prior-nb") is PriorStudent
+    files = write_task(tmp_path / "task", n_train=20, n_dev=10, n_test=10)
+    result = CliRunner().invoke(cli, ["train-student", "--train", str(files["train"]), "--dev", str(files["dev"]),
+                                      "--student", "prior-nb", "-o", str(tmp_path / "student")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output  # once per process
 
 
 def test_command_cache_location_follows_the_environment(monkeypatch, tmp_path):

@@ -27,6 +27,8 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import importlib.util
+import json
 import os
 import sys
 import traceback
@@ -51,6 +53,7 @@ DEFAULT_PLUGINS = (
     "kdtext.default_plugins.taggers",
     "kdtext.cli.commands",
 )
+DEFAULT_PLUGINS_SET = frozenset(DEFAULT_PLUGINS)
 
 #: hook name -> the kind of thing it registers (as shown by ``kdtext plugins``)
 KINDS = {
@@ -241,24 +244,54 @@ class Registration:
 def registrations(hook_name: str) -> dict[str, Registration]:
     """Call one ``register_*`` hook on every plugin and collect what they register.
 
-    Each plugin is called on its own so that a failure names the plugin. Two plugins
-    registering one name is always an error, naming both.
+    Each plugin is called on its own so that a failure names the plugin. A name that two
+    plugins register: a built-in's name is kept by the built-in and the third-party
+    registration skipped; between two third-party plugins the name is unavailable
+    (:data:`_clashes`); both after one warning naming the distributions (an error in
+    strict mode). Any other clash (a plugin registered in-process) is an error.
     """
     load_plugins()
     _check_in_process_hooks()
     kind = KINDS[hook_name]
     found: dict[str, Registration] = {}
-    hook = getattr(pm.hook, hook_name)
-    for impl in hook.get_hookimpls():  # in registration order
-        collected = _collect(impl, hook_name)
-        for name, factory in collected or []:
-            if name in found:
-                raise PluginError(
-                    f"{kind} name {name!r} is registered twice: by plugin {found[name].plugin!r} "
-                    f"and by plugin {impl.plugin_name!r}"
-                )
-            found[name] = Registration(name, kind, factory, impl.plugin_name)
+    clashed = _clashes[hook_name] = {}
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():  # in registration order
+        for name, factory in _collect(impl, hook_name) or []:
+            new, first = Registration(name, kind, factory, impl.plugin_name), found.get(name)
+            if name in clashed:
+                continue
+            if first is None:
+                found[name] = new
+                continue
+            builtin = first if first.plugin in DEFAULT_PLUGINS_SET else new if new.plugin in DEFAULT_PLUGINS_SET else None
+            other = new if builtin is first else first
+            if first.plugin in _distributions and new.plugin in _distributions:
+                del found[name]
+                clashed[name] = f"{_who(first)} and {_who(new)}"
+                _warn_once(f"{kind} name {name!r} is registered by two plugins, {clashed[name]}: "
+                           "neither is used until one is uninstalled (kdtext uninstall DISTRIBUTION)")  # fmt: skip
+            elif builtin is not None and other.plugin in _distributions:
+                found[name] = builtin
+                _warn_once(f"{_who(other)} registers {kind} {name!r}, the name of kdtext's own {kind}: it is "
+                           f"skipped and kdtext's is used (rename it, or kdtext uninstall {other.distribution})")  # fmt: skip
+            else:
+                raise PluginError(f"{kind} name {name!r} is registered twice: by plugin {first.plugin!r} and by plugin {new.plugin!r}")
     return found
+
+
+#: hook name -> {name: the two plugins that register it}: names two third-party plugins clash on
+_clashes: dict[str, dict[str, str]] = {}
+_warned: set[str] = set()
+
+
+def _who(registration: Registration) -> str:
+    return f"plugin {registration.plugin!r} from distribution {registration.distribution} {registration.version}"
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned or _strict():
+        _warned.add(message)
+        warn(message)
 
 
 def _collect(impl: Any, hook_name: str) -> list[tuple[str, Any]] | None:
@@ -333,6 +366,8 @@ def _plugin_failed(plugin_name: str, what: str, exc: BaseException | None = None
 
 def get(kind_hook: str, name: str) -> Registration:
     regs = registrations(kind_hook)
+    if name in _clashes.get(kind_hook, {}):
+        raise PluginError(f"{KINDS[kind_hook]} {name!r} is unavailable: {_clashes[kind_hook][name]} register it; uninstall one")
     if name not in regs:
         raise UnknownPluginError(KINDS[kind_hook], name, regs)
     return regs[name]
@@ -372,3 +407,37 @@ def cache_dir() -> Path:
         return Path(explicit).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "kdtext"
+
+
+def install_origin(dist: Any) -> tuple[str | None, str | None]:
+    """``(kind, url)`` of how a distribution was installed: kind ``"editable"`` (``pip install -e``),
+    ``"local"`` (from a local folder or file) or None (from an index, or unknown), from its
+    ``direct_url.json`` (PEP 610)."""
+    try:
+        info = json.loads(dist.read_text("direct_url.json") or "null") if dist is not None else None
+    except (OSError, ValueError):
+        return None, None
+    if not isinstance(info, dict):
+        return None, None
+    url = str(info.get("url", ""))
+    if (info.get("dir_info") or {}).get("editable"):
+        return "editable", url
+    return ("local" if url.startswith("file:") else None), url
+
+
+def source_files(module: str, suffixes: tuple[str, ...] = (".py",)) -> list[str]:
+    """The files ending in ``suffixes`` of the top-level package (or module) of ``module``,
+    sorted, found without importing it (hidden folders and ``__pycache__`` left out)."""
+    try:
+        spec = importlib.util.find_spec(module.split(".")[0])
+    except (ImportError, ValueError):
+        return []
+    files: list[str] = []
+    if spec is not None and spec.submodule_search_locations:
+        for root in spec.submodule_search_locations:
+            for folder, subfolders, names in os.walk(root):
+                subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d != "__pycache__")
+                files.extend(os.path.join(folder, name) for name in names if name.endswith(suffixes))
+    elif spec is not None and spec.origin and os.path.isfile(spec.origin):
+        files.append(spec.origin)
+    return sorted(files)

@@ -9,7 +9,6 @@ is a :class:`LazyCommand` that imports its plugin only when it runs.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -40,27 +39,11 @@ def _editable_stamp(ep: Any) -> str | None:
     An editable plugin's code changes without its version changing; the stamp makes such
     a change a new cache key. None for an ordinary install (its version says it all).
     """
-    dist = ep.dist
-    try:
-        info = json.loads(dist.read_text("direct_url.json") or "null") if dist is not None else None
-    except (OSError, ValueError):
+    kind, url = plugins.install_origin(ep.dist)
+    if kind != "editable":
         return None
-    if not isinstance(info, dict) or not (info.get("dir_info") or {}).get("editable"):
-        return None
-    try:
-        spec = importlib.util.find_spec(ep.module.split(".")[0])  # finds the source, imports nothing
-    except (ImportError, ValueError):
-        spec = None
-    files: list[str] = []
-    if spec is not None and spec.submodule_search_locations:
-        for root in spec.submodule_search_locations:
-            for folder, subfolders, names in os.walk(root):
-                subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d != "__pycache__")
-                files.extend(os.path.join(folder, name) for name in names if name.endswith(".py"))
-    elif spec is not None and spec.origin and os.path.isfile(spec.origin):
-        files.append(spec.origin)
-    digest = hashlib.sha256(str(info.get("url")).encode())
-    for path in sorted(files):
+    digest = hashlib.sha256(str(url).encode())
+    for path in plugins.source_files(ep.module):
         try:
             st = os.stat(path)
         except OSError:
