@@ -354,13 +354,15 @@ def read_soft_label_shards(directory: str | os.PathLike, label_space: LabelSpace
     match, labels that are not the training labels, probabilities that are not
     probabilities) is a :class:`DataError` naming the shard and its row (1-based).
     """
+    from .io import read_json
+
     directory = Path(directory)
     manifest_path = directory / "manifest.json"
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = read_json(manifest_path, error=lambda message: DataError(None, None, message))
     except FileNotFoundError:
         raise DataError(directory, None, "a folder, but not one of soft-label shards (no manifest.json); give a .jsonl file or the folder `kdtext label --engine ray` wrote") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise DataError(manifest_path, None, f"unreadable: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != SHARDS_FORMAT or not isinstance(manifest.get("files"), list):
         raise DataError(manifest_path, None, f"not a manifest of soft-label shards (format {SHARDS_FORMAT!r})")

@@ -36,6 +36,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import ConfigError, KdtextError
+from ..io import read_json
 from .pos_table import PosTable
 
 #: Format version written to ``meta.json``.
@@ -261,12 +262,10 @@ class TokenizedCorpus:
         """Read a corpus written by :meth:`save` (or :class:`~kdtext.augment.builder.CorpusBuilder`), memory-mapped by default."""
         path = Path(path)
         try:
-            meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-            vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+            meta = read_json(path / "meta.json", error=lambda message: KdtextError(f"damaged corpus: {message}"))
+            vocab = read_json(path / "vocab.json", error=lambda message: KdtextError(f"damaged corpus: {message}"))
         except FileNotFoundError as exc:
             raise KdtextError(f"{path}: not a kdtext corpus directory (missing {Path(exc.filename).name})") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise KdtextError(f"{path}: damaged corpus ({exc})") from None
         if meta.get("format") != "kdtext-corpus" or meta.get("version") != FORMAT_VERSION:
             raise KdtextError(f"{path}: not a kdtext corpus of format version {FORMAT_VERSION}")
         arrays: dict[str, np.ndarray] = {}

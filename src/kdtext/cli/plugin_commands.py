@@ -9,7 +9,6 @@ is a :class:`LazyCommand` that imports its plugin only when it runs.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from typing import Any
@@ -18,6 +17,7 @@ import click
 
 from .. import plugins
 from ..errors import KdtextError
+from ..io import read_json, write_json
 
 
 COMMAND_CACHE = "plugin-commands.json"
@@ -60,8 +60,8 @@ def _cache_key(ep: Any, dist: str, version: str) -> str:
 
 def _read_cache_file() -> dict[str, Any]:
     try:
-        data = json.loads((plugins.cache_dir() / COMMAND_CACHE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(plugins.cache_dir() / COMMAND_CACHE)
+    except (OSError, KdtextError):
         return {}
     if not isinstance(data, dict) or data.get("format") != _COMMAND_CACHE_FORMAT or not isinstance(data.get("environments"), dict):
         return {}
@@ -76,8 +76,6 @@ def _read_command_cache() -> dict[str, Any]:
 
 def _write_command_cache(entries: dict[str, Any]) -> None:
     """Best effort: a read-only home or a full disk only costs speed."""
-    from ..io import write_json
-
     environments = _read_cache_file()
     environments[environment_key()] = entries
     try:

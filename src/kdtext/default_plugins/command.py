@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 import numpy as np
 
 from ..base import Teacher
-from ..errors import ConfigError, ModelError, TeacherOutputError
+from ..errors import ConfigError, KdtextError, ModelError, TeacherOutputError
 from ..hookspecs import hookimpl
-from ..io import write_json
+from ..io import read_json, write_json
 from ..labelling.validate import check_teacher_output
 from ..labels import LabelSpace
 
@@ -244,8 +244,8 @@ class CommandTeacher(Teacher):
     @classmethod
     def is_saved(cls, path: str | os.PathLike) -> bool:
         try:
-            return json.loads((Path(path) / META_FILE).read_text(encoding="utf-8")).get("teacher") == cls.name
-        except (OSError, ValueError, AttributeError):
+            return read_json(Path(path) / META_FILE).get("teacher") == cls.name
+        except (OSError, KdtextError, AttributeError):
             return False
 
     @classmethod
@@ -253,10 +253,10 @@ class CommandTeacher(Teacher):
         """A teacher written by :meth:`save`."""
         meta_path = Path(path) / META_FILE
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta = read_json(meta_path, error=ModelError)
         except FileNotFoundError:
             raise ModelError(f"{path}: not a saved 'command' teacher (no {META_FILE})") from None
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             raise ModelError(f"{meta_path}: unreadable: {exc}") from None
         if not isinstance(meta, dict) or meta.get("teacher") != cls.name:
             raise ModelError(f"{meta_path}: written by teacher {meta.get('teacher') if isinstance(meta, dict) else None!r}, not 'command'")

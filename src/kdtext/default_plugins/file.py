@@ -7,7 +7,6 @@ Texts are looked up exactly; a text missing from the file is an error that names
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ from ..base import Teacher
 from ..data import SUM_TOLERANCE, _text_of, file_format, iter_records, probs_row
 from ..errors import ConfigError, DataError, ModelError, TeacherOutputError
 from ..hookspecs import hookimpl
-from ..io import write_json
+from ..io import atomic_write, hash_file, read_json, write_json
 from ..labelling.validate import check_teacher_output
 from ..labels import LabelSpace
 
@@ -149,9 +148,8 @@ class FileTeacher(Teacher):
         path.mkdir(parents=True, exist_ok=True)
         target = path / f"soft_labels{self.source.suffix.lower()}"
         if self.source.resolve() != target.resolve():
-            tmp = path / f".{target.name}.tmp"
-            shutil.copyfile(self.source, tmp)
-            os.replace(tmp, target)
+            with open(self.source, "rb") as source, atomic_write(target, "wb") as copy:
+                shutil.copyfileobj(source, copy)
         write_json(
             path / META_FILE,
             {
@@ -179,11 +177,11 @@ class FileTeacher(Teacher):
             return teacher
         meta_path = path / META_FILE
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta = read_json(meta_path, error=ModelError)
         except FileNotFoundError:
             raise ModelError(f"{path}: not a saved 'file' teacher (no {META_FILE})") from None
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"{meta_path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+        except OSError as exc:
+            raise ModelError(f"{meta_path}: unreadable: {exc}") from None
         if meta.get("teacher") != cls.name or "file" not in meta:
             raise ModelError(f"{meta_path}: written by teacher {meta.get('teacher')!r}, not 'file'")
         settings = {
@@ -197,10 +195,7 @@ class FileTeacher(Teacher):
     def fingerprint(self) -> str:
         """``file-`` + SHA-256 of the file's bytes and the label order."""
         if self._fingerprint is None:
-            digest = hashlib.sha256()
-            with open(self.source, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+            digest = hash_file(self.source)
             labels = self.label_space.labels if self.label_space else ()
             digest.update(json.dumps([list(labels), self.params["text_field"]]).encode())
             self._fingerprint = "file-" + digest.hexdigest()[:16]

@@ -29,7 +29,6 @@ ids by the augmentation engine share one entry.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import sys
@@ -41,7 +40,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import KdtextError
-from ..io import atomic_write, write_json
+from ..io import atomic_write, read_json, write_json
 
 CHUNK_PATTERN = re.compile(r"^chunk-[0-9a-z-]+\.npz$")
 CACHE_FORMAT = 1
@@ -79,8 +78,8 @@ class LabelCache:
         meta_path = self.path / "meta.json"
         if meta_path.exists():
             try:
-                meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                meta = read_json(meta_path)
+            except (OSError, KdtextError):
                 meta = None  # a damaged meta file is rewritten below; chunks carry their own shapes
             if meta is not None and meta.get("n_labels") != self.n_labels:
                 raise KdtextError(

@@ -4,7 +4,6 @@ benchmarks and ``kdtext`` commands).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +12,18 @@ import numpy as np
 from .. import plugins
 from ..data import Dataset, read_labelled, read_texts
 from ..errors import ModelError
+from ..io import read_json
 from ..labels import LabelSpace
 from .runner import StageContext
 
 
 def label_space_of(ctx: StageContext) -> LabelSpace:
-    return LabelSpace.from_json(json.loads((ctx.input("data") / "labels.json").read_text("utf-8")))
+    return LabelSpace.from_json(read_json(ctx.input("data") / "labels.json"))
 
 
 def split_of(run_dir: Path, name: str) -> Dataset:
     """The ``train``, ``dev`` or ``test`` split of a run, as its data stage wrote it."""
-    space = LabelSpace.from_json(json.loads((run_dir / "data" / "labels.json").read_text("utf-8")))
+    space = LabelSpace.from_json(read_json(run_dir / "data" / "labels.json"))
     return read_labelled(run_dir / "data" / f"{name}.jsonl", space, allow_empty=True)
 
 
@@ -45,7 +45,7 @@ def load_transfer(run_dir: Path, lang: str) -> tuple[Dataset, Dataset]:
     from ..augment import SyntheticSet
     from ..augment.builder import corpus_from_texts
 
-    space = LabelSpace.from_json(json.loads((run_dir / "data" / "labels.json").read_text("utf-8")))
+    space = LabelSpace.from_json(read_json(run_dir / "data" / "labels.json"))
     probs = np.load(run_dir / "label" / "probs.npy")
     synthetic = SyntheticSet.load(run_dir / "augment" / "synthetic.npz")
     pool_file = run_dir / "data" / "unlabeled.jsonl"

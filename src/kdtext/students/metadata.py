@@ -8,12 +8,12 @@ distribution and version), which ``kdtext evaluate``, ``kdtext package`` and
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from ..io import read_json
 
 #: File beside the saved model that says which student it is.
 META_FILE = "kdtext_student.json"
@@ -27,10 +27,10 @@ def read_student_meta(path: str | os.PathLike) -> dict[str, Any]:
         raise ModelError(f"{path}: no such model directory")
     meta_path = path / META_FILE
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_json(meta_path, error=ModelError)
     except FileNotFoundError:
         raise ModelError(f"{path}: not a kdtext student (no {META_FILE}); train one with `kdtext train-student`") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise ModelError(f"{meta_path}: unreadable: {exc}") from None
     if not isinstance(meta, dict) or "label_space" not in meta or not meta.get("label_space"):
         raise ModelError(f"{meta_path}: incomplete student metadata (no label space)")

@@ -18,7 +18,6 @@ the package requires kdtext and the plugin's distribution.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, KdtextError, ModelError
+from ..io import read_json, write_text
 from .metadata import read_student_meta
 
 BUILD_FORMATS = ("sdist", "wheel")
@@ -88,8 +88,8 @@ def package_student(
     from spacy.cli.package import package as spacy_package
 
     try:
-        meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        meta = read_json(model_dir / "meta.json")
+    except (OSError, KdtextError) as exc:
         raise ModelError(f"{model_dir}: no readable spaCy meta.json ({exc})") from None
     if name is not None:
         meta["name"] = name
@@ -261,12 +261,12 @@ def _package_plain(
             description=description, requires=", ".join(requires) or "nothing but Python",
             labels=tuple(labels), multilabel=bool(meta["label_space"].get("multilabel", False)),
         )  # fmt: skip
-    (main_path / package_name / "__init__.py").write_text(init, encoding="utf-8")
-    (main_path / "setup.py").write_text(
+    write_text(main_path / package_name / "__init__.py", init)
+    write_text(
+        main_path / "setup.py",
         _SETUP_PY.format(package=package_name, model=f"{package_name}/model", version=version, description=description, requires=requires),
-        encoding="utf-8",
     )
-    (main_path / "MANIFEST.in").write_text(f"recursive-include {package_name}/model *\n", encoding="utf-8")
+    write_text(main_path / "MANIFEST.in", f"recursive-include {package_name}/model *\n")
     artifacts = _build(main_path, formats)
     return {
         "name": package_name, "version": version, "package_dir": str(main_path), "artifacts": artifacts,

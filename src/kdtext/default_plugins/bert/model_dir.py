@@ -8,7 +8,6 @@ transformers only inside the functions that need it.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import warnings
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ...errors import ModelError
+from ...io import read_json
 
 #: Metadata file that kdtext writes beside the Hugging Face files.
 META_FILE = "kdtext_teacher.json"
@@ -115,10 +115,8 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
     if not meta_path.is_file():
         return None
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{meta_path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        meta = read_json(meta_path, error=ModelError)
+    except OSError as exc:
         raise ModelError(f"{meta_path}: cannot read ({exc})") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("labels"), list):
         raise ModelError(f"{meta_path}: not a kdtext teacher file (no 'labels' list)")

@@ -25,11 +25,9 @@ Needs ``onnxruntime`` and ``onnx`` (the exporter writes through it); without the
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -38,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...errors import ConfigError, ModelError
-from ...io import replace_directory, write_json
+from ...io import make_temp_dir, read_json, replace_directory, write_json
 from ...labelling import BACKENDS, choices_text
 
 if TYPE_CHECKING:
@@ -294,14 +292,14 @@ def load_or_export(teacher: Any, *, threads: int, log: bool = True) -> OnnxClass
     meta_path = folder / "export.json"
     if meta_path.is_file() and (folder / "model.onnx").is_file():
         try:
-            info = json.loads(meta_path.read_text(encoding="utf-8"))
+            info = read_json(meta_path)
             if info.get("format") == EXPORT_FORMAT and info.get("fingerprint") == fingerprint:
                 return OnnxClassifier(folder / "model.onnx", threads, {**info, "cached": True})
         except Exception:  # a damaged export is made again
             pass
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{fingerprint}.", suffix=".tmp", dir=folder.parent))
+        tmp = make_temp_dir(folder.parent / fingerprint)
     except OSError as exc:
         raise ConfigError(f"{folder.parent}: cannot write the ONNX export here ({exc.strerror}); set KDTEXT_CACHE_DIR (or KDTEXT_ONNX_CACHE) or use --backend torch") from None
     if log:

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
@@ -27,7 +26,7 @@ import numpy as np
 
 from ...base import Teacher, directory_size
 from ...errors import ConfigError, ModelError
-from ...io import replace_directory, write_json
+from ...io import make_temp_dir, replace_directory, write_json
 from ...labelling import BACKENDS, QUANTIZATIONS, choices_text
 from ...labels import LabelSpace
 from .capabilities import HuggingFaceCapabilities
@@ -526,7 +525,7 @@ class BertTeacher(HuggingFaceCapabilities, Teacher):
             if any(path.iterdir()) and not (path / "config.json").exists() and not (path / META_FILE).exists():
                 raise ModelError(f"{path}: exists and is not a model directory; choose a new or empty directory")
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        tmp = make_temp_dir(path)
         try:
             with quiet_transformers():
                 self.model.save_pretrained(tmp)

@@ -16,7 +16,6 @@ alone is installed, plus the ``kdtext_student.json`` that kdtext writes beside i
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
@@ -26,6 +25,7 @@ import numpy as np
 from ...base import FitResult, Student, directory_size
 from ...data import SUM_TOLERANCE, Dataset
 from ...errors import ConfigError, DataError, ModelError
+from ...io import building_directory
 from ...labels import LabelSpace
 from ...students.metadata import META_FILE, read_student_meta
 from .training import TrainingSettings, make_docs, make_examples, predict_docs, train_textcat
@@ -306,24 +306,9 @@ class SpacyStudent(Student):
         interrupted save leaves any earlier student at ``path`` intact.
         """
         nlp = self._require_model()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
+        with building_directory(path) as tmp:
             nlp.to_disk(tmp)
             _use_stock_components(tmp)
-            old = None
-            if path.exists():
-                old = path.with_name(f".{path.name}.old")
-                if old.exists():
-                    shutil.rmtree(old)
-                path.rename(old)
-            tmp.rename(path)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SpacyStudent":

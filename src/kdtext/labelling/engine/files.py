@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -39,20 +37,16 @@ def write_label_shards(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ...io import replace_directory, write_json
-    from ...io import sha256_file
+    from ...io import building_directory, sha256_file, write_json
 
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise KdtextError(f"{directory}: exists and is not a folder; give a .jsonl file or a folder for --output")
     if rows_per_shard < 1:
         raise KdtextError(f"rows_per_shard must be at least 1, got {rows_per_shard}")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.with_name(f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
     n = len(texts)
     files = []
-    try:
+    with building_directory(directory) as tmp:
         for number, first in enumerate(range(0, max(n, 1), rows_per_shard)):
             last = min(first + rows_per_shard, n)
             columns = {
@@ -68,8 +62,4 @@ def write_label_shards(
             files.append({"path": name, "first": first, "rows": last - first, "sha256": sha256_file(tmp / name)})
         manifest = {"format": SHARDS_FORMAT, "version": 1, "labels": list(labels), "examples": n, "files": files, "summary": summary or {}}
         write_json(tmp / "manifest.json", json.loads(json.dumps(manifest, default=str)))
-        replace_directory(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
