@@ -50,7 +50,7 @@ def _failing_replace(target_name: str, code: int):
     real = os.replace
 
     def replace(src, dst, *args, **kwargs):
-        if Path(dst).name == target_name:
+        if Path(dst).name == target_name or Path(dst).name.startswith(target_name + "-"):  # .NAME.old-XXXXXXXX
             raise OSError(code, os.strerror(code), str(dst))
         return real(src, dst, *args, **kwargs)
 
@@ -157,7 +157,8 @@ def test_runner_mkdir_and_rename_failures_are_one_clear_error(tmp_path, monkeypa
     with pytest.raises(KdtextError, match=r"two: cannot move the finished stage into place"):
         Runner({"b": 2}, tmp_path, _stages(log), quiet=True).run()
     monkeypatch.undo()
-    assert (tmp_path / ".two.old" / "out.txt").read_text() == "two" and not (tmp_path / "two").exists()
+    (aside,) = tmp_path.glob(".two.old-*")
+    assert (aside / "out.txt").read_text() == "two" and not (tmp_path / "two").exists()
     n_runs = log.count("two")
     assert Runner({"b": 1}, tmp_path, _stages(log), quiet=True).run() and _snapshot(tmp_path) == before
     assert log.count("two") == n_runs  # the restored folder was reused, not recomputed

@@ -3,17 +3,16 @@ function that runs (or resumes) them."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from .. import plugins
 from ..base import resolve_params
 from ..errors import ConfigError
-from ..io import atomic_write, write_json
+from ..io import read_json, write_json, write_text
 from .config import RunConfig
 from .report import html_report
-from .runner import Runner, Stage
+from .runner import Runner, Stage, run_folder_lock
 from .stages.augment import (
     _augment_settings,
     _augmenter_instances,
@@ -71,20 +70,20 @@ def check_plugins(config: RunConfig) -> None:
 
 
 def run_recipe(config: RunConfig, run_dir: Path, *, quiet: bool = False) -> dict[str, Any]:
-    """Run (or resume) every stage in ``run_dir``; returns the report."""
+    """Run (or resume) every stage in ``run_dir``, holding its lock (one run per folder); returns the report."""
     check_plugins(config)
     if config.data is None:
         load_inputs(config)  # validate every file before anything else starts
-    runner = Runner(config, run_dir, STAGES, quiet=quiet)
-    runner.run()
-    write_json(run_dir / "config.json", config.to_json())
-    report = json.loads((run_dir / "report" / "report.json").read_text("utf-8"))
-    # the top-level copies people open; rewritten each time so they match the manifest
-    report["stages"] = {
-        name: {"seconds": entry["seconds"], "finished": entry["finished"]} for name, entry in runner.manifest["stages"].items()
-    }
-    report["resumed"] = runner.skipped
-    write_json(run_dir / "report.json", report)
-    with atomic_write(run_dir / "report.html") as handle:
-        handle.write(html_report(report))
+    with run_folder_lock(run_dir):
+        runner = Runner(config, run_dir, STAGES, quiet=quiet)
+        runner.run()
+        write_json(run_dir / "config.json", config.to_json())
+        report = read_json(run_dir / "report" / "report.json")
+        # the top-level copies people open; rewritten each time so they match the manifest
+        report["stages"] = {
+            name: {"seconds": entry["seconds"], "finished": entry["finished"]} for name, entry in runner.manifest["stages"].items()
+        }
+        report["resumed"] = runner.skipped
+        write_json(run_dir / "report.json", report)
+        write_text(run_dir / "report.html", html_report(report))
     return report

@@ -2,44 +2,46 @@
 
 A stage's output folder ``RUN_DIR/<stage>/`` is built under a temporary name and renamed
 into place only when the stage has finished; then ``RUN_DIR/manifest.json`` records the
-stage's fingerprint (a hash of the settings it depends on and of its upstream stages'
-fingerprints) and a SHA-256 of every file it wrote. On a rerun a stage is skipped when
-its fingerprint is unchanged and its files still match their checksums, so an
-interrupted run resumes at the first unfinished stage and a changed setting reruns
-exactly the stages it affects.
+stage's fingerprint (:mod:`kdtext.pipeline.fingerprint`: a hash of the settings it depends
+on, of its upstream stages' fingerprints and of the code it runs) and a SHA-256 of every
+file it wrote. On a rerun a stage is skipped when its fingerprint is unchanged and its
+files still match their checksums, so an interrupted run resumes at the first unfinished
+stage and a changed setting reruns exactly the stages it affects.
+
+One run per folder: a run holds ``RUN_DIR/.kdtext-run.lock`` (:func:`run_folder_lock`)
+from start to end, so a second run on the same folder stops at once, naming the first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import shutil
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import KdtextError
-from ..io import sha256_file, write_json
+from ..io import os_error, read_json, replace_directory, restore_aside, sha256_file, write_json
+from .fingerprint import FINGERPRINT_VERSION, code_identity, fingerprint, stage_fingerprint, v1_fingerprint
 
-__all__ = ["MANIFEST", "Runner", "Stage", "StageContext", "checksums", "fingerprint", "sha256_file"]
+__all__ = ["LOCK_FILE", "MANIFEST", "Runner", "Stage", "StageContext", "checksums", "fingerprint", "run_folder_lock", "sha256_file"]
 
 MANIFEST = "manifest.json"
+LOCK_FILE = ".kdtext-run.lock"
+#: What a failed stage keeps, for the one line of a disk error.
+KEPT = "stages finished earlier are kept, rerun to resume"
 
 
 def checksums(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()
     }
-
-
-def fingerprint(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass
@@ -57,7 +59,8 @@ class Stage:
     depends: tuple[str, ...] = ()
     #: ``plugins(config)``: ``(hook, name)`` of each plugin whose code the stage runs, such as
     #: ``("register_teachers", "bert")``. The distribution and version of each third-party
-    #: one are part of the fingerprint, so upgrading a plugin reruns the stages it affects.
+    #: one, and the hash of its source if it is installed editable or from a local path, are
+    #: part of the fingerprint, so upgrading or editing a plugin reruns the stages it affects.
     plugins: Callable[[Any], Iterable[tuple[str, str | None]]] = lambda config: ()
 
 
@@ -100,28 +103,25 @@ class Runner:
 
     def _load_manifest(self) -> None:
         path = self.run_dir / MANIFEST
-        if path.exists():
-            try:
-                self.manifest = json.loads(path.read_text("utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                self.log(f"kdtext: {path} is unreadable; rerunning every stage")
-                self.manifest = {"stages": {}}
-            except OSError as exc:
-                raise _os_error(path, exc, "cannot read the run's manifest") from None
+        try:
+            self.manifest = read_json(path, error=ValueError)
+        except FileNotFoundError:
+            self.manifest = {"fingerprint_version": FINGERPRINT_VERSION, "stages": {}}
+        except ValueError:
+            self.log(f"kdtext: {path} is unreadable; rerunning every stage")
+            self.manifest = {"fingerprint_version": FINGERPRINT_VERSION, "stages": {}}
+        except OSError as exc:
+            raise os_error(path, exc, "cannot read the run's manifest", KEPT) from None
         if not isinstance(self.manifest, dict) or not isinstance(self.manifest.get("stages", {}), dict):
             self.log(f"kdtext: {path} is not a kdtext manifest; rerunning every stage")
-            self.manifest = {"stages": {}}
+            self.manifest = {"fingerprint_version": FINGERPRINT_VERSION, "stages": {}}
         self.manifest.setdefault("stages", {})
 
     def _clean_leftovers(self) -> None:
         # a stage folder moved aside for its replacement, which never arrived: put it back
-        for old in self.run_dir.glob(".*.old"):
-            final = self.run_dir / old.name[1 : -len(".old")]
-            if old.is_dir() and not final.exists():
-                with contextlib.suppress(OSError):
-                    os.replace(old, final)
+        restore_aside(self.run_dir)
         # stage folders and files (manifest, report) that a killed run left half-built
-        for leftover in [*self.run_dir.glob(".*.partial"), *self.run_dir.glob(".*.old"), *self.run_dir.glob(".*.tmp")]:
+        for leftover in [*self.run_dir.glob(".*.partial"), *self.run_dir.glob(".*.tmp")]:
             if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
@@ -135,22 +135,46 @@ class Runner:
             return False
         return checksums(folder) == entry.get("files")
 
+    def _plan(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Stage name -> (fingerprint, the code it hashed), for every stage; a manifest of
+        fingerprint version 1 is brought to the current version on the way (:meth:`_adopt`)."""
+        plan: dict[str, tuple[str, dict[str, Any]]] = {}
+        old: dict[str, str] = {}
+        sources: dict[str, Any] = {}
+        for stage in self.stages:
+            settings, code = stage.settings(self.config), code_identity(stage.plugins(self.config), sources)
+            plan[stage.name] = (stage_fingerprint(stage.name, settings, [plan[d][0] for d in stage.depends], code), code)
+            old[stage.name] = v1_fingerprint(stage.name, settings, [old[d] for d in stage.depends], code)
+        if self.manifest.get("fingerprint_version", 1) < FINGERPRINT_VERSION:
+            self._adopt(plan, old)
+        return plan
+
+    def _adopt(self, plan: dict[str, tuple[str, dict[str, Any]]], old: dict[str, str]) -> None:
+        """A manifest of fingerprint version 1 (kdtext 0.1.0): each stage whose recorded
+        fingerprint is the one version 1 gives these settings is done with the code installed now."""
+        adopted = []
+        for name, entry in self.manifest["stages"].items():
+            if name in plan and entry.get("fingerprint") == old[name]:
+                entry["fingerprint"], entry["code"] = plan[name]
+                adopted.append(name)
+        self.manifest["fingerprint_version"] = FINGERPRINT_VERSION
+        if adopted:
+            write_json(self.run_dir / MANIFEST, self.manifest)
+            self.log(f"kdtext: {MANIFEST} is of fingerprint version 1 (kdtext 0.1.0): its {len(adopted)} finished stage(s) "
+                     f"with unchanged settings are kept ({', '.join(adopted)})")  # fmt: skip
+
     def run(self) -> dict[str, Any]:
-        """Run every stage that is not already done; returns the manifest."""
-        try:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _os_error(self.run_dir, exc, "cannot create the run folder") from None
+        """Run every stage that is not already done, holding the run folder's lock; returns the manifest."""
+        with run_folder_lock(self.run_dir):
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         self._load_manifest()
         self._clean_leftovers()
-        prints: dict[str, str] = {}
+        plan = self._plan()
         started = time.perf_counter()
         for number, stage in enumerate(self.stages, start=1):
-            upstream = [prints[d] for d in stage.depends]
-            used = plugin_versions(stage.plugins(self.config))
-            # only with third-party plugins: runs of the built-ins keep the fingerprints they had
-            print_ = fingerprint(stage.name, stage.settings(self.config), upstream, *([used] if used else []))
-            prints[stage.name] = print_
+            print_, code = plan[stage.name]
             label = f"[{number}/{len(self.stages)}] {stage.title}"
             if self._is_done(stage, print_):
                 self.skipped.append(stage.name)
@@ -163,7 +187,7 @@ class Runner:
             try:
                 partial.mkdir()
             except OSError as exc:
-                raise _os_error(partial, exc, f"cannot start stage {stage.name!r}") from None
+                raise os_error(partial, exc, f"cannot start stage {stage.name!r}", KEPT) from None
             ctx = StageContext(self, stage, partial)
             try:
                 summary = stage.run(ctx) or {}
@@ -172,17 +196,18 @@ class Runner:
                 shutil.rmtree(partial, ignore_errors=True)
                 if isinstance(exc, OSError):  # disk full or read-only, inside a plugin's own writes
                     where = Path(exc.filename) if exc.filename else partial
-                    raise _os_error(where, exc, f"stage {stage.name!r} failed") from None
+                    raise os_error(where, exc, f"stage {stage.name!r} failed", KEPT) from None
                 raise
             seconds = time.perf_counter() - t0
-            final = self.run_dir / stage.name
-            files = self._publish(partial, final)
+            files = self._publish(partial, self.run_dir / stage.name)
+            used = {dist: info["version"] for dist, info in code.items() if dist != "kdtext"}
             self.manifest["stages"][stage.name] = {
                 "fingerprint": print_,
                 "files": files,
                 "summary": summary,
                 "seconds": round(seconds, 3),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "code": code,
                 **({"plugins": used} if used else {}),
             }
             write_json(self.run_dir / MANIFEST, self.manifest)
@@ -192,24 +217,12 @@ class Runner:
         return self.manifest
 
     def _publish(self, partial: Path, final: Path) -> dict[str, str]:
-        """Swap a finished stage folder into place; returns its checksums.
-
-        The old folder is renamed aside first, so a failure (or a kill) leaves either the
-        old folder or the new one under the stage's name, never half of one.
-        """
-        old = final.with_name(f".{final.name}.old")
+        """Swap a finished stage folder into place (:func:`kdtext.io.replace_directory`); returns its checksums."""
         try:
             files = checksums(partial)
-            shutil.rmtree(old, ignore_errors=True)
-            if final.exists():
-                os.replace(final, old)
-            os.replace(partial, final)
+            replace_directory(partial, final)
         except OSError as exc:
-            if old.exists() and not final.exists():
-                with contextlib.suppress(OSError):
-                    os.replace(old, final)
-            raise _os_error(final, exc, "cannot move the finished stage into place") from None
-        shutil.rmtree(old, ignore_errors=True)
+            raise os_error(final, exc, "cannot move the finished stage into place", KEPT) from None
         return files
 
 
@@ -219,27 +232,95 @@ def plugin_versions(uses: Iterable[tuple[str, str | None]]) -> dict[str, str]:
     Built-in plugins are left out (they are kdtext's own version, listed in the report);
     a name of None (a stage that uses no plugin of that kind this time) is skipped.
     """
-    from .. import plugins
-
-    found: dict[str, str] = {}
-    for hook, name in uses:
-        if name is None:
-            continue
-        registration = plugins.get(hook, name)
-        if registration.distribution != "kdtext":
-            found[registration.distribution] = registration.version
-    return dict(sorted(found.items()))
+    return {dist: info["version"] for dist, info in code_identity(uses).items() if dist != "kdtext"}
 
 
-def _os_error(path: Path, exc: OSError, what: str) -> KdtextError:
-    """One line for the user: what failed, where, why, and that finished work is kept."""
-    if exc.errno == errno.ENOSPC:
-        why = "no space left on the device"
-    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        why = f"cannot write here ({exc.strerror or 'read-only'})"
-    else:
-        why = exc.strerror or str(exc)
-    return KdtextError(f"{path}: {what}: {why}; stages finished earlier are kept, rerun to resume")
+#: run folders this process holds the lock of -> how many holders nest in it
+_held: dict[str, int] = {}
+
+
+@contextlib.contextmanager
+def run_folder_lock(run_dir: str | os.PathLike, command: str | None = None) -> Iterator[None]:
+    """Hold ``RUN_DIR/.kdtext-run.lock`` (created with the folder if need be) while the block runs.
+
+    The lock is the operating system's (``flock``), so it goes with the process however it
+    ends: a run killed with SIGKILL never blocks the next (its lock file stays, stale and
+    harmless; a run that ends removes its own). If another process holds it, a
+    :class:`KdtextError` says at once which one (pid, host, start, command). Re-entrant
+    within a process. On a shared file system the lock is as good as its ``flock`` (NFS
+    v4 and most cluster file systems honour it).
+    """
+    run_dir = Path(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(run_dir, exc, "cannot create the run folder", KEPT) from None
+    key = os.path.realpath(run_dir)
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
+    handle = _acquire(run_dir / LOCK_FILE)
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({
+            "pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "command": command or " ".join(["kdtext", *sys.argv[1:]])[:200],
+        }) + "\n")  # fmt: skip
+        handle.flush()
+        _held[key] = 1
+        yield
+    finally:
+        _held.pop(key, None)
+        with contextlib.suppress(OSError):
+            os.unlink(run_dir / LOCK_FILE)  # while still held: see _acquire
+        handle.close()  # releases the lock
+
+
+def _acquire(path: Path) -> Any:
+    """Open and ``flock`` the lock file at ``path``; the open file, or a KdtextError naming the holder.
+
+    A holder removes the file before it lets go, so a lock taken on a file that is no
+    longer the one at ``path`` is let go and taken again on the new one.
+    """
+    import fcntl
+
+    while True:
+        try:
+            handle = open(path, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise os_error(path, exc, "cannot lock the run folder", KEPT) from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.seek(0)
+            holder = handle.read()
+            handle.close()
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise os_error(path, exc, "cannot lock the run folder", KEPT) from None
+            raise KdtextError(
+                f"{path.parent}: another kdtext run is using this folder ({_holder(holder)}); one run per folder: "
+                "wait for it to finish, or write to another folder (-o)"
+            ) from None
+        try:
+            if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()
+
+
+def _holder(text: str) -> str:
+    """Who holds a lock, from what the holder wrote in the lock file."""
+    try:
+        info = json.loads(text)
+        return f"pid {info['pid']} on {info['host']}, started {info['started']}: {info['command']}"
+    except (ValueError, TypeError, KeyError):
+        return "its process did not say which it is"
 
 
 def _duration(seconds: float) -> str:

@@ -69,10 +69,7 @@ def stage_corpus(ctx: StageContext) -> dict[str, Any]:
 
 
 def _corpus_settings(config: RunConfig) -> Any:
-    settings = {"lang": config.lang, "tags": bool(config.n_synthetic) and _needs_tags(config)}
-    if config.augment_unlabeled:  # only when on, so runs made before the option keep their fingerprint
-        settings["unlabeled"] = True
-    return settings
+    return {"lang": config.lang, "tags": bool(config.n_synthetic) and _needs_tags(config), "unlabeled": config.augment_unlabeled}
 
 
 def stage_augment(ctx: StageContext) -> dict[str, Any]:

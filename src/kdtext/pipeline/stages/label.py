@@ -78,7 +78,4 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
 
 
 def _label_settings(config: RunConfig) -> Any:
-    settings = {"quantize": config.quantize}
-    if config.backend != "auto":  # only when set, so earlier runs keep their fingerprint
-        settings["backend"] = config.backend
-    return settings
+    return {"quantize": config.quantize, "backend": config.backend}

@@ -32,6 +32,17 @@ def _plugin_versions(runner: Runner) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
+def _hashed(runner: Runner) -> dict[str, Any]:
+    """What the stage fingerprints hashed besides the settings: the code of each distribution
+    (version; source hash for an editable or local install), from the manifest."""
+    from ..fingerprint import FINGERPRINT_VERSION
+
+    code: dict[str, Any] = {}
+    for entry in runner.manifest["stages"].values():
+        code.update(entry.get("code") or {})
+    return {"version": FINGERPRINT_VERSION, "code": dict(sorted(code.items()))}
+
+
 def build_report(runner: Runner) -> dict[str, Any]:
     stages = runner.manifest["stages"]
     data = stages["data"]["summary"]
@@ -57,6 +68,7 @@ def build_report(runner: Runner) -> dict[str, Any]:
         "stages": {name: {"seconds": entry["seconds"], "finished": entry["finished"]} for name, entry in stages.items() if name != "report"},
         "config": runner.config.to_json(),
         "versions": {**_versions(), **_plugin_versions(runner)},
+        "fingerprint": _hashed(runner),
     }
 
 

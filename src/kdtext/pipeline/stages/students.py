@@ -48,8 +48,6 @@ def stage_vectors(ctx: StageContext) -> dict[str, Any]:
 
 
 def _vectors_settings(config: RunConfig) -> Any:
-    if config.vectors_from == "embeddings":  # the setting before vectors_from existed keeps its fingerprint
-        return config.teacher_vectors
     return {"dims": config.teacher_vectors, "from": config.vectors_from}
 
 
