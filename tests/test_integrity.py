@@ -307,3 +307,71 @@ def test_a_run_folder_of_fingerprint_version_1_resumes_without_rerunning_anythin
     runner._load_manifest()
     runner._plan()
     assert [name for name, entry in runner.manifest["stages"].items() if "code" not in entry] == ["label"]
+
+
+# -- items 4 and 8: the command teacher's program ------------------------------------------
+
+LEAVES_A_CHILD = textwrap.dedent(
+    """
+    import json, subprocess, sys
+    # a common shell-script pattern: start something in the background that inherits stdout
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    open("child.pid", "w").write(str(child.pid))
+    for line in sys.stdin:
+        print(json.dumps({"probs": {"neg": 0.4, "pos": 0.6}}))
+    print("loaded the model in 0.1 s", file=sys.stderr)
+    """
+)
+
+
+def _alive(pid: int, within: float = 2.0) -> bool:
+    """Whether ``pid`` still runs ``within`` seconds from now (a SIGKILL takes a moment; a zombie is not alive)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().split(")")[-1].split()[0] == "Z":
+                    return False
+        except FileNotFoundError:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.05)
+
+
+def test_a_program_that_leaves_a_child_holding_its_stdout_is_done_when_it_exits(tmp_path, monkeypatch):
+    """Before: a false "did not finish a batch of 8 texts in 5 s" after the program had
+    finished, the full timeout waited out, and the child left running."""
+    from kdtext.default_plugins.command import CommandTeacher
+    from teacher_fixtures import sentiment_data
+
+    (tmp_path / "labeller.py").write_text(LEAVES_A_CHILD, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    teacher = CommandTeacher(cmd=f"{shlex.quote(sys.executable)} labeller.py", timeout=20, batch_size=8)
+    data = sentiment_data(12, seed=1)
+    started = time.monotonic()
+    try:
+        teacher.fit(data)  # the probe: 8 texts
+        child = int((tmp_path / "child.pid").read_text())
+        assert not _alive(child)  # the group was ended with the batch
+        result = teacher.label(data.texts, cache_dir=tmp_path / "cache")
+    finally:
+        if (tmp_path / "child.pid").exists() and _alive(int((tmp_path / "child.pid").read_text()), within=0):
+            os.kill(int((tmp_path / "child.pid").read_text()), signal.SIGKILL)
+    assert time.monotonic() - started < 15  # not one timeout (20 s) waited out
+    assert result.probs.shape == (12, 2) and float(result.probs[0, 1]) == pytest.approx(0.6)
+    (log,) = (tmp_path / "cache").rglob("stderr.log")
+    assert log.read_text().count("loaded the model in 0.1 s") == 3  # the probe (not saved), then two batches
+    assert "examples 8-11, exit code 0" in log.read_text()
+
+
+def test_the_stderr_of_a_successful_command_teacher_is_kept_in_the_run_folder(command_task, tmp_path):
+    """It was discarded before (only a failing program's stderr was shown)."""
+    talker = command_task["labeller"].with_name("talker.py")
+    talker.write_text(LABELLER.replace("for line in sys.stdin:", "print('model server: warm', file=sys.stderr)\nfor line in sys.stdin:"))
+    command_task = {**command_task, "labeller": talker}
+    result = CliRunner().invoke(cli, command_run_args(command_task, tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    logs = {str(p.relative_to(tmp_path / "run")): p.read_text() for p in (tmp_path / "run").rglob("stderr.log")}
+    assert set(map(lambda name: name.split("/")[0], logs)) == {"teacher", "cache"}, logs
+    assert all("model server: warm" in text for text in logs.values())

@@ -9,8 +9,11 @@ The protocol: kdtext starts ``cmd`` (split like a shell would, run without a she
 ``cwd``) once per batch of at most ``batch_size`` texts, writes one JSON line
 ``{"text": ...}`` per text to its standard input and closes it; the program writes
 one JSON line ``{"probs": {"<label>": p, ...}}`` per input line, in order, to standard
-output, with every label of the task, and exits with code 0. Its standard error is
-shown in the message when it fails.
+output, with every label of the task, and exits with code 0. The program runs in its
+own process group: once it has exited and its output is read, the batch is done and
+whatever it left running is ended. Its standard error is shown in the message when it
+fails and kept in ``stderr.log`` beside the label cache (``RUN/cache/labels/command-*/``
+in a run) and, for the first dev examples it labels when set up, beside the saved teacher.
 
 Answers are validated (a line that is not JSON, a missing or unknown label, too few or
 too many lines, NaN, probabilities outside [0, 1], single-label rows that do not sum
@@ -22,11 +25,16 @@ the program again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import selectors
 import shlex
+import signal
 import subprocess
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
@@ -36,7 +44,7 @@ import numpy as np
 from ..base import Teacher
 from ..errors import ConfigError, KdtextError, ModelError, TeacherOutputError
 from ..hookspecs import hookimpl
-from ..io import read_json, write_json
+from ..io import read_json, write_json, write_text
 from ..labelling.validate import check_teacher_output
 from ..labels import LabelSpace
 
@@ -47,6 +55,9 @@ if TYPE_CHECKING:
 META_FILE = "kdtext_teacher.json"
 #: Dev examples the program labels when the teacher is set up: a broken program fails before any work.
 PROBE_EXAMPLES = 8
+#: Where the program's standard error is kept: beside the saved teacher (what it said while
+#: probed) and in the label cache's folder (while labelling; in a run, both are under the run folder).
+STDERR_LOG = "stderr.log"
 
 
 def _shown(text: str) -> str:
@@ -61,6 +72,87 @@ def text_keys(namespace: str, texts: Sequence[str]) -> np.ndarray:
     for i, text in enumerate(texts):
         flat[i] = np.frombuffer(hashlib.blake2b(prefix + text.encode("utf-8"), digest_size=16).digest(), dtype=np.uint8)
     return keys
+
+
+def run_program(argv: Sequence[str], payload: str, *, cwd: str, timeout: float) -> subprocess.CompletedProcess:
+    """Run ``argv`` in its own process group with ``payload`` on its standard input; its exit
+    code, standard output and standard error (UTF-8).
+
+    The program is done when it has exited and the output it wrote is read: a child it
+    left behind holding its standard output (``cmd &`` in a shell script) does not keep
+    kdtext waiting, and the whole group is ended then, so nothing it started outlives the
+    batch. :class:`subprocess.TimeoutExpired` (after ending the group) if the program has
+    not exited within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: nothing can hold it open
+        proc = subprocess.Popen(
+            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, cwd=cwd, start_new_session=True
+        )  # fmt: skip
+        assert proc.stdin is not None and proc.stdout is not None
+        feeder = threading.Thread(target=_feed, args=(proc.stdin, payload.encode("utf-8")), daemon=True)
+        feeder.start()
+        out, fd = bytearray(), proc.stdout.fileno()
+        os.set_blocking(fd, False)
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(fd, selectors.EVENT_READ)
+                # read until the output ends, or until the program has exited (then what it left is drained below)
+                while not _exited(proc.pid) and time.monotonic() < deadline:
+                    if selector.select(timeout=min(0.05, max(deadline - time.monotonic(), 0))) and not _read(fd, out):
+                        break  # end of output: it has exited, or is about to
+                while not _exited(proc.pid) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                timed_out = not _exited(proc.pid)
+                _end_group(proc.pid)  # the program's leftovers, before its pid is released by the wait below
+                grace = time.monotonic() + 1.0  # the ended group's end of the pipe closes; a child that left the group is not waited for
+                while time.monotonic() < grace and (not selector.select(timeout=0.05) or _read(fd, out)):
+                    pass
+        finally:
+            _end_group(proc.pid)
+            proc.stdout.close()
+            returncode = proc.wait()
+            feeder.join(timeout=1.0)
+        if timed_out:
+            raise subprocess.TimeoutExpired(list(argv), timeout)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", errors="replace")
+    return subprocess.CompletedProcess(list(argv), returncode, out.decode("utf-8", errors="replace"), stderr)
+
+
+def _feed(stdin: Any, data: bytes) -> None:
+    """Write ``data`` to the program's standard input and close it (a program that stops reading is its own business)."""
+    try:
+        stdin.write(data)
+    except OSError:  # BrokenPipeError: it exited without reading everything
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+
+def _read(fd: int, out: bytearray) -> bool:
+    """Append what can be read from ``fd`` now; False at the end of the output."""
+    try:
+        chunk = os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return True
+    out.extend(chunk)
+    return bool(chunk)
+
+
+def _exited(pid: int) -> bool:
+    """Whether process ``pid`` (a child) has exited, without reaping it: its pid, which is its
+    process group's, stays reserved until the group has been ended."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _end_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 class CommandTeacher(Teacher):
@@ -91,6 +183,9 @@ class CommandTeacher(Teacher):
         p["batch_size"] = int(p["batch_size"])
         p["cwd"] = str(Path(p["cwd"] or os.getcwd()).expanduser().resolve())
         self.label_space: LabelSpace | None = None
+        #: What the program wrote on standard error, one entry per run that wrote something,
+        #: not yet kept on disk (``label`` appends it to the label cache's STDERR_LOG, ``save`` writes it)
+        self.stderr_log: list[str] = []
 
     # -- the program -------------------------------------------------------------------
 
@@ -99,28 +194,30 @@ class CommandTeacher(Teacher):
         return f"teacher 'command' (`{self.params['cmd']}`)"
 
     def _run_batch(self, texts: Sequence[str], first: int) -> np.ndarray:
-        """Run the program once on ``texts`` (example numbers start at ``first``); validated probabilities."""
+        """Run the program once on ``texts`` (example numbers start at ``first``); validated probabilities.
+
+        Its standard error is kept in :attr:`stderr_log` (``label`` writes it beside the
+        label cache; ``save`` beside the saved teacher).
+        """
         space = self._space()
         payload = "".join(json.dumps({"text": text}, ensure_ascii=False) + "\n" for text in texts)
+        examples = f"examples {first}-{first + len(texts) - 1}"
         try:
-            done = subprocess.run(
-                self.argv, input=payload, capture_output=True, text=True, encoding="utf-8",
-                cwd=self.params["cwd"], timeout=self.params["timeout"],
-            )  # fmt: skip
+            done = run_program(self.argv, payload, cwd=self.params["cwd"], timeout=self.params["timeout"])
         except FileNotFoundError:
             raise ConfigError(f"{self.who}: no such program {self.argv[0]!r} (run from {self.params['cwd']})") from None
         except subprocess.TimeoutExpired:
             raise TeacherOutputError(
-                f"{self.who} did not finish a batch of {len(texts)} texts (examples {first}-{first + len(texts) - 1}) "
-                f"in {self.params['timeout']} s"
+                f"{self.who} did not finish a batch of {len(texts)} texts ({examples}) in {self.params['timeout']} s"
             ) from None
         except OSError as exc:
             raise ConfigError(f"{self.who}: cannot run it: {exc}") from None
+        if done.stderr.strip():
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            self.stderr_log.append(f"== {stamp} {examples}, exit code {done.returncode}\n{done.stderr.rstrip()}\n")
         if done.returncode != 0:
             tail = " / ".join((done.stderr or "").strip().splitlines()[-3:]) or "no message on stderr"
-            raise TeacherOutputError(
-                f"{self.who} exited with code {done.returncode} on examples {first}-{first + len(texts) - 1}: {tail}"
-            )
+            raise TeacherOutputError(f"{self.who} exited with code {done.returncode} on {examples}: {tail}")
         lines = [line for line in done.stdout.splitlines() if line.strip()]
         if len(lines) != len(texts):
             raise TeacherOutputError(
@@ -208,7 +305,11 @@ class CommandTeacher(Teacher):
         size = self.params["batch_size"]
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
-            got = self._run_batch([texts[i] for i in batch], int(batch[0]))
+            try:
+                got = self._run_batch([texts[i] for i in batch], int(batch[0]))
+            finally:
+                if cache is not None:
+                    self._keep_stderr(cache.path / STDERR_LOG, append=True)
             probs[batch] = got
             if cache is not None:
                 cache.add(keys[batch], got)
@@ -240,6 +341,18 @@ class CommandTeacher(Teacher):
             "kdtext_teacher": 1, "teacher": self.name, "params": dict(self.params),
             "labels": list(space.labels), "multilabel": space.multilabel,
         })  # fmt: skip
+        self._keep_stderr(path / STDERR_LOG)  # what the program said while fit() probed it
+
+    def _keep_stderr(self, path: Path, append: bool = False) -> None:
+        """Write what the program said on standard error (if anything) to ``path``, then forget it."""
+        if not self.stderr_log:
+            return
+        if append:  # several labelling workers may share the cache folder: one write per batch
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write("".join(self.stderr_log))
+        else:
+            write_text(path, "".join(self.stderr_log))
+        self.stderr_log.clear()
 
     @classmethod
     def is_saved(cls, path: str | os.PathLike) -> bool:
