@@ -375,3 +375,39 @@ def test_the_stderr_of_a_successful_command_teacher_is_kept_in_the_run_folder(co
     logs = {str(p.relative_to(tmp_path / "run")): p.read_text() for p in (tmp_path / "run").rglob("stderr.log")}
     assert set(map(lambda name: name.split("/")[0], logs)) == {"teacher", "cache"}, logs
     assert all("model server: warm" in text for text in logs.values())
+
+
+# -- item 7: the augmenter contract's "at most n" ------------------------------------------
+
+
+class Twice(__import__("kdtext").Augmenter):
+    """Every text twice, whatever n is: against the contract."""
+
+    name = "twice"
+    defaults: dict = {}
+
+    def augment(self, corpus, n, *, seed=0):
+        from kdtext.augment import SyntheticSet
+
+        examples = [list(corpus.doc_word_ids(i % corpus.n_docs)) for i in range(2 * (n or corpus.n_docs))]
+        return SyntheticSet.from_word_ids(corpus, examples, sources=[i % corpus.n_docs for i in range(len(examples))], augmenter=self.name)
+
+
+def test_an_augmenter_returning_more_than_n_is_stopped_with_one_line_naming_it(register_plugin, tmp_path):
+    """`kdtext augment --n 50` wrote 100 examples before."""
+    import kdtext
+
+    class Plugin:
+        @kdtext.hookimpl
+        def register_augmenters(self, register):
+            register("twice", Twice)
+
+    register_plugin(Plugin(), "twice-plugin", distribution=("kdtext-twice", "0.2"))
+    files = write_task(tmp_path / "task", n_train=60)
+    out = tmp_path / "synthetic.jsonl"
+    result = CliRunner().invoke(cli, ["augment", str(files["train"]), "-o", str(out), "--augmenter", "twice", "--n", "50"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().count("\n") == 0
+    assert ("augmenter 'twice' (from distribution kdtext-twice 0.2) returned 100 examples when asked for at most n=50, "
+            "against the augmenter contract") in result.output  # fmt: skip
+    assert not out.exists()

@@ -292,7 +292,8 @@ class Augmenter(Plugin, ABC):
     **What kdtext calls**: ``cls(**params)`` (names from ``defaults``; ``kdtext run``
     also passes ``mask_token`` -- the teacher's -- and ``n_iter`` when they are in
     ``defaults`` and not given), then ``augment(corpus, n, seed=seed)``, which returns a
-    :class:`~kdtext.augment.SyntheticSet` of at most ``n`` examples. ``n`` is a whole
+    :class:`~kdtext.augment.SyntheticSet` of at most ``n`` examples (checked by
+    :func:`kdtext.augment.run_augmenter`: more is an error naming the plugin). ``n`` is a whole
     number >= 0: without ``--n``, ``kdtext augment`` asks for one example per source
     text (``corpus.n_docs``). Only an augmenter that works in rounds -- one with
     ``n_iter`` in ``defaults`` -- is given ``n=None`` there, meaning "all that

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .. import _compat
 from .kernels import run_kernel
+from .rounds import run_augmenter
 from .synthetic import MIN_TOKENS, AugmentedExample, SyntheticSet
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIN_TOKENS", "AugmentedExample", "SyntheticSet", "augment", "augment_corpus", "augment_file", "build_corpus",
-    "make_augmenter", "needs_tags", "read_source_texts", "run_kernel",
+    "make_augmenter", "needs_tags", "read_source_texts", "run_augmenter", "run_kernel",
 ]  # fmt: skip
 
 #: kdtext 0.1's teacher-id names, now in kdtext.default_plugins.bert.teacher_ids: a warning, for one release.
@@ -69,7 +70,7 @@ def make_augmenter(name: str, **params: Any) -> Any:
 def augment_corpus(corpus: "TokenizedCorpus", augmenter: str = "tang", n: int | None = None, seed: int = 0, **params: Any) -> SyntheticSet:
     """``n`` synthetic examples (``None``: as many as ``n_iter`` rounds give) made from ``corpus``."""
     aug = make_augmenter(augmenter, **params)
-    return aug.augment(corpus, n, seed=seed)
+    return run_augmenter(aug, corpus, n, seed=seed)
 
 
 def build_corpus(texts: Iterable[Any], lang: str = "en", augmenter: Any = None, **kwargs: Any) -> "TokenizedCorpus":
@@ -107,7 +108,7 @@ def augment(
     """
     aug = make_augmenter(augmenter, **params)
     corpus = build_corpus(texts, lang, aug)
-    synthetic = aug.augment(corpus, n, seed=seed)
+    synthetic = run_augmenter(aug, corpus, n, seed=seed)
     return iter(synthetic)
 
 

@@ -7,6 +7,7 @@ for 20,000 examples needs more rounds. :func:`rounds_for` is the first guess tha
 ``kdtext run`` and ``kdtext augment`` share; :func:`augment_n` (``kdtext augment``) adds
 rounds when the texts turned out to repeat themselves more than that guess allows, and
 stops when more rounds bring almost nothing new: those texts cannot give ``n``.
+:func:`run_augmenter` is how kdtext calls an augmenter, held to its contract.
 """
 
 from __future__ import annotations
@@ -26,6 +27,30 @@ HEADROOM = 1.25
 MAX_ATTEMPTS_PER_EXAMPLE = 8
 #: More rounds that add less than this share of ``n`` mean the texts are exhausted.
 SATURATED = 0.01
+
+
+def run_augmenter(augmenter: Any, corpus: "TokenizedCorpus", n: int | None, *, seed: int = 0) -> SyntheticSet:
+    """``augmenter.augment(corpus, n, seed=seed)``, held to the augmenter contract: a
+    :class:`SyntheticSet` of at most ``n`` examples, else one :class:`PluginOutputError`
+    naming the plugin (and its distribution, for a third-party one)."""
+    from .. import plugins
+    from ..errors import PluginOutputError
+    from .synthetic import SyntheticSet
+
+    synthetic = augmenter.augment(corpus, n, seed=seed)
+    if isinstance(synthetic, SyntheticSet) and (n is None or len(synthetic) <= n):
+        return synthetic
+    name = getattr(augmenter, "name", "") or type(augmenter).__name__
+    who = f"augmenter {name!r}"
+    try:
+        registration = plugins.get("register_augmenters", name)
+        if registration.distribution != "kdtext":
+            who += f" (from distribution {registration.distribution} {registration.version})"
+    except Exception:  # an augmenter built by hand: its name is all there is
+        pass
+    if not isinstance(synthetic, SyntheticSet):
+        raise PluginOutputError(f"{who} returned {type(synthetic).__name__}, not a kdtext.augment.SyntheticSet")
+    raise PluginOutputError(f"{who} returned {len(synthetic):,} examples when asked for at most n={n:,}, against the augmenter contract")
 
 
 def rounds_for(n: int, n_texts: int, default: int) -> int:
@@ -59,7 +84,7 @@ def augment_n(
     while True:
         aug = get_augmenter(augmenter)(**(dict(params, n_iter=rounds) if sized else params))
         if engine is None:
-            synthetic, figures = aug.augment(corpus, n, seed=seed), None
+            synthetic, figures = run_augmenter(aug, corpus, n, seed=seed), None
         else:
             synthetic, figures = engine.augment(corpus, aug, n, seed=seed)
         if not sized or len(synthetic) >= n or rounds >= cap or len(synthetic) - previous < SATURATED * n:

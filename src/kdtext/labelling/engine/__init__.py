@@ -70,8 +70,10 @@ class LocalEngine:
 
     def augment(self, corpus: "TokenizedCorpus", augmenter: Any, n: int | None, *, seed: int = 0) -> tuple["SyntheticSet", dict[str, Any]]:
         """``augmenter.augment(corpus, n, seed=seed)`` and its throughput figures."""
+        from ...augment import run_augmenter
+
         started = time.perf_counter()
-        synthetic = augmenter.augment(corpus, n, seed=seed)
+        synthetic = run_augmenter(augmenter, corpus, n, seed=seed)
         seconds = time.perf_counter() - started
         return synthetic, {
             "engine": "local",

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from ...augment.rounds import run_augmenter
 from ...errors import ConfigError, KdtextError
 from .. import LabelOptions, LabelResult, available_cores, label_with_teacher
 from .support import rate, require_ray
@@ -155,9 +156,8 @@ def augment_on_ray(
 
 def _whole_corpus(corpus: "TokenizedCorpus", augmenter: Any, n: int | None, seed: int) -> tuple["SyntheticSet", dict[str, Any]]:
     started = time.perf_counter()
-    synthetic = augmenter.augment(corpus, n, seed=seed)
-    seconds = time.perf_counter() - started
-    return synthetic, {"shard": 0, "docs": corpus.n_docs, "examples": len(synthetic), "seconds": round(seconds, 4), "worker": _worker_name()}
+    synthetic = run_augmenter(augmenter, corpus, n, seed=seed)
+    return synthetic, {"shard": 0, "docs": corpus.n_docs, "examples": len(synthetic), "seconds": round(time.perf_counter() - started, 4), "worker": _worker_name()}
 
 
 def _merged_notes(synthetic: "SyntheticSet", corpus: "TokenizedCorpus", n: int | None, augmenter: Any) -> list[str]:
