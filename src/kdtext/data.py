@@ -14,6 +14,7 @@ Formats, chosen by suffix (``.jsonl``/``.ndjson``/``.json`` or ``.csv``/``.tsv``
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import sys
@@ -107,9 +108,12 @@ def iter_records(path: str | os.PathLike) -> Iterator[Record]:
             yield Record(number, data)
         return
     csv.field_size_limit(sys.maxsize)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     lines = (line for _, line in _decoded_lines(path))
-    reader = csv.reader(lines, delimiter=delimiter)
+    first = next(lines, None)
+    if first is None:
+        return
+    delimiter = _delimiter(path, first)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -131,6 +135,27 @@ def iter_records(path: str | os.PathLike) -> Iterator[Record]:
         yield Record(reader.line_num, dict(zip(header, row)))
 
 
+def _delimiter(path: Path, header: str) -> str:
+    """The delimiter of a CSV/TSV file: tab for .tsv, a comma for .csv, unless its header has no
+    comma but a semicolon or a tab (a spreadsheet's export in many locales): then that one, said once."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    if "," in header:
+        return ","
+    found = next((d for d in (";", "\t") if d in header), None)
+    if found is None:
+        return ","
+    if str(path) not in _noted:
+        _noted.add(str(path))
+        shown = "tab" if found == "\t" else repr(found)
+        print(f"kdtext: note: {path}: the header has no comma but a {shown}: reading the file as {shown}-separated", file=sys.stderr)
+    return found
+
+
+#: CSV files whose sniffed delimiter was already said (once per process)
+_noted: set[str] = set()
+
+
 def _text_of(path: Path, record: Record, text_field: str) -> str:
     if text_field not in record.data:
         raise DataError(path, record.line, f"missing {text_field!r} field")
@@ -140,6 +165,13 @@ def _text_of(path: Path, record: Record, text_field: str) -> str:
     if not text.strip():
         raise DataError(path, record.line, f"empty {text_field!r}")
     return text
+
+
+def _json_kind(value: Any) -> str | None:
+    """``"number"`` or ``"string"``: what a JSON label (or each of a list's) was written as."""
+    items = value if isinstance(value, list) else [value]
+    kinds = {"number" if isinstance(v, int) and not isinstance(v, bool) else "string" for v in items if isinstance(v, (int, str))}
+    return kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else None)
 
 
 def _label_of(path: Path, record: Record, label_field: str, csv_file: bool) -> str | tuple[str, ...]:
@@ -181,6 +213,8 @@ class Dataset:
     ``words``/``spaces``, when set, hold each text already tokenized (as the
     augmentation engine produces it), so students need not re-tokenize.
     ``lines`` are the source file's line numbers, for error messages.
+    ``label_kinds`` says how a JSONL file wrote its labels: ``{"number"}``, ``{"string"}`` or
+    both (numbers are read as the label names ``"0"``, ``"1"``...; :func:`label_warnings`).
     ``reps``, when set, holds the teacher's sentence representation of each text (float,
     ``(len(texts), width)``; NaN rows where there is none), for students that learn it as
     well as the labels.
@@ -195,6 +229,7 @@ class Dataset:
     source: str | None = None
     lines: list[int] | None = field(default=None, repr=False)
     reps: np.ndarray | None = field(default=None, repr=False)
+    label_kinds: frozenset[str] = field(default=frozenset(), repr=False)
 
     def __post_init__(self) -> None:
         self.targets = np.asarray(self.targets, dtype=np.float32)
@@ -266,8 +301,11 @@ def read_labelled(
     texts: list[str] = []
     labels: list[str | tuple[str, ...]] = []
     lines: list[int] = []
+    kinds: set[str] = set()
     for record in iter_records(path):
         texts.append(_text_of(path, record, text_field))
+        if not csv_file:
+            kinds.add(_json_kind(record.data.get(label_field)) or "string")
         label = _label_of(path, record, label_field, csv_file)
         if label_space is not None:
             names = [label] if isinstance(label, str) else label
@@ -293,7 +331,47 @@ def read_labelled(
             raise DataError(path, None, str(exc)) from None
     dataset = Dataset.from_labels(texts, labels, label_space)
     dataset.source, dataset.lines = str(path), lines
+    dataset.label_kinds = frozenset({"number", "string"} if "mixed" in kinds else kinds)
     return dataset
+
+
+#: A class with fewer training examples than this is named in a warning.
+MIN_CLASS_EXAMPLES = 5
+
+
+def label_warnings(train: Dataset, **others: Dataset) -> list[str]:
+    """Warnings about the labels of gold splits (``others``: name -> split, e.g. ``dev=..., test=...``):
+    classes with fewer than :data:`MIN_CLASS_EXAMPLES` training examples, classes absent from a split
+    (they still count in macro-F1), and labels written as JSON numbers in one place and strings in
+    another (read as the same names). One line each, naming every class concerned."""
+    warnings = []
+    labels = train.label_space.labels
+    counts = train.targets.sum(axis=0) if len(train) else np.zeros(len(labels))
+    few = [f"{label!r} ({int(c)})" for label, c in zip(labels, counts) if c < MIN_CLASS_EXAMPLES]
+    if few:
+        warnings.append(
+            f"{train.source or 'train'}: class(es) with fewer than {MIN_CLASS_EXAMPLES} training examples: {', '.join(few)}; "
+            "they are hard to learn, and each counts as much as any other in macro-F1"
+        )
+    for name, split in others.items():
+        present = split.targets.sum(axis=0) > 0 if len(split) else np.zeros(len(labels), bool)
+        absent = [repr(label) for label, there in zip(labels, present) if not there]
+        if absent:
+            warnings.append(
+                f"{split.source or name}: no {name} example of class(es) {', '.join(absent)}: their {name} figures are 0, "
+                "and they count in macro-F1"
+            )
+    splits = {"train": train, **others}
+    for name, split in splits.items():
+        if len(split.label_kinds) > 1:
+            warnings.append(f"{split.source or name}: labels are JSON numbers on some lines and strings on others "
+                            "(1 and \"1\" are read as the same label)")  # fmt: skip
+    kinds = {name: next(iter(split.label_kinds)) for name, split in splits.items() if len(split.label_kinds) == 1}
+    if len(set(kinds.values())) > 1:
+        written = "; ".join(f"{splits[name].source or name}: {kind}s" for name, kind in kinds.items())
+        warnings.append(f"labels are written as JSON numbers in one file and as strings in another ({written}): "
+                        "they are read as the same label names")  # fmt: skip
+    return warnings
 
 
 def probs_row(path: Path, line: int, probs: Any, label_space: LabelSpace) -> np.ndarray:

@@ -40,12 +40,14 @@ def train_student(
     """
     import numpy as np
 
-    from ...data import Dataset, read_labelled, read_soft_labels
+    from ...data import Dataset, label_warnings, read_labelled, read_soft_labels
     from ...students import build_student, fit_student, save_student
 
     student = build_student(student_name, **_with_lang(student_name, parse_params(params), lang))
     train = read_labelled(train_path)
     dev = read_labelled(dev_path, train.label_space)
+    for warning in label_warnings(train, dev=dev):
+        click.echo(f"kdtext: warning: {warning}", err=True)
     transfer = None
     if soft_paths:
         parts = [read_soft_labels(path, train.label_space) for path in soft_paths]

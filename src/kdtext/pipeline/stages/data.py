@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...data import Dataset, read_labelled, read_texts
+from ...data import Dataset, label_warnings, read_labelled, read_texts
 from ...errors import DataError
 from ...io import write_json, write_jsonl
 from ..config import RunConfig
@@ -67,6 +67,9 @@ def stage_data(ctx: StageContext) -> dict[str, Any]:
     overlap = sum(1 for text in test.texts if text in train_texts)
     if overlap:
         ctx.log(f"warning: {overlap} test example(s) also appear in train; test figures will be optimistic")
+    warnings = label_warnings(train, dev=dev, test=test)
+    for warning in warnings:
+        ctx.log(f"warning: {warning}")
     for name, dataset in (("train", train), ("dev", dev), ("test", test)):
         write_jsonl(ctx.out / f"{name}.jsonl", _gold_rows(dataset))
     write_jsonl(ctx.out / "unlabeled.jsonl", ({"text": t} for t in pool))
@@ -83,4 +86,5 @@ def stage_data(ctx: StageContext) -> dict[str, Any]:
         "labels": list(train.label_space.labels),
         "task": train.label_space.task,
         "train_test_duplicates": overlap,
+        "warnings": warnings,
     }
