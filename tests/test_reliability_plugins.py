@@ -524,14 +524,33 @@ def register_commands(cli):
 '''
 
 
+def _another_environment(root: Path) -> Path:
+    """A second virtual environment that sees what this one sees; its python.
+
+    Its site-packages runs ``site.addsitedir`` on each of this environment's site folders,
+    so their ``.pth`` files (editable installs) work there too. A ``--system-site-packages``
+    venv would see the base interpreter's folders only: inside a venv, not this kdtext
+    (issue #21 item 9: the README's test command failed in a fresh venv).
+    """
+    import site
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    python = root / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    folders = [folder for folder in site.getsitepackages() if os.path.isdir(folder)]
+    Path(purelib, "_parent_environment.pth").write_text("import site; " + "; ".join(f"site.addsitedir({f!r})" for f in folders) + "\n")
+    here = subprocess.run([str(python), "-c", "import kdtext; print(kdtext.__file__)"], capture_output=True, text=True)
+    assert here.returncode == 0 and here.stdout.strip() == kdtext.__file__, here.stdout + here.stderr  # the kdtext under test
+    return python
+
+
 @pytest.mark.slow
 def test_command_cache_is_kept_per_environment(tmp_path):
     """One distribution and version with different commands in two environments: each sees its own."""
     site_a = _pip_install(tmp_path / "site-a", _write_project(tmp_path / "a", "envplug", COMMAND_PLUGIN.format(command="cmd-in-a")))
     site_b = _pip_install(tmp_path / "site-b", _write_project(tmp_path / "b", "envplug", COMMAND_PLUGIN.format(command="cmd-in-b")))
-    other = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(other)], check=True)
-    other_python = other / "bin" / "python"
+    other_python = _another_environment(tmp_path / "venv")
     cache = tmp_path / "cache"
 
     def help_of(python: Path, site: Path) -> subprocess.CompletedProcess:
