@@ -456,7 +456,9 @@ class Student(Plugin, ABC):
     ``predict_proba(texts)`` (rows in ``label_space`` order) for the folder ``save`` wrote;
     ``runtime_requires`` lists the pip requirements that module needs. ``kdtext package``
     then copies that file into the package, which requires exactly ``runtime_requires``;
-    default None: the package requires kdtext and the plugin's distribution).
+    default None: the package requires kdtext and the plugin's distribution);
+    ``prepare_spacy_package(model_dir)`` (what the spaCy package needs beyond the saved
+    pipeline; default: nothing).
     """
 
     kind: ClassVar[str] = "student"
@@ -495,6 +497,14 @@ class Student(Plugin, ABC):
     @abstractmethod
     def load(cls, path: str | os.PathLike) -> "Student":
         """Read a student written by :meth:`save`."""
+
+    @classmethod
+    def prepare_spacy_package(cls, model_dir: Path) -> list[Path]:
+        """For a spaCy student: adjust ``model_dir``, the copy of a saved student that ``kdtext
+        package`` turns into a spaCy package; return the Python modules the package ships. Each
+        is imported (with spaCy alone) when the package is, before its pipeline is made, so it
+        can register functions that the copy's config names. Default: no change, no module."""
+        return []
 
     def size_bytes(self) -> int:
         """Bytes on disk of the saved model."""

@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -97,19 +98,23 @@ def package_student(
         meta["version"] = version
     package_name = meta["name"] if meta["name"].startswith(f"{meta['lang']}_") else f"{meta['lang']}_{meta['name']}"
     output_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        spacy_package(
-            model_dir, output_dir, name=name, version=version,
-            create_sdist=False, create_wheel=False, force=force, silent=True, require_parent=True,
-        )
-    except SystemExit:  # spaCy's CLI helpers exit on errors; its message was suppressed
-        main_path = output_dir / f"{package_name}-{meta['version']}"
-        if (main_path / package_name).exists() and not force:
-            raise KdtextError(f"{main_path}: the package directory already exists; use --force to overwrite it") from None
-        raise KdtextError(
-            f"spacy package failed for {model_dir} (name {meta['name']!r}, version {meta['version']!r}); "
-            "names must be Python identifiers"
-        ) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / model_dir.name
+        shutil.copytree(model_dir, copy)
+        code = student_class.prepare_spacy_package(copy)
+        try:
+            spacy_package(
+                copy, output_dir, name=name, version=version, code_paths=[Path(p) for p in code],
+                create_sdist=False, create_wheel=False, force=force, silent=True, require_parent=True,
+            )  # fmt: skip
+        except SystemExit:  # spaCy's CLI helpers exit on errors; its message was suppressed
+            main_path = output_dir / f"{package_name}-{meta['version']}"
+            if (main_path / package_name).exists() and not force:
+                raise KdtextError(f"{main_path}: the package directory already exists; use --force to overwrite it") from None
+            raise KdtextError(
+                f"spacy package failed for {model_dir} (name {meta['name']!r}, version {meta['version']!r}); "
+                "names must be Python identifiers"
+            ) from None
     main_path = output_dir / f"{package_name}-{meta['version']}"
     artifacts = _build(main_path, formats)
     return {

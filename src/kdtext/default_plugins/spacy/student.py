@@ -270,7 +270,9 @@ class SpacyStudent(Student):
     def _require_model(self) -> "Language":
         if self.nlp is None or self.label_space is None:
             raise ModelError(f"student {self.name!r} is not trained: call fit() or load() first")
-        return self.nlp
+        from .empty_text import empty_text_safe
+
+        return empty_text_safe(self.nlp)  # an empty text gets the uniform distribution, as from a package
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities, float32 ``(len(texts), n_labels)`` in ``label_space`` order (via ``nlp.pipe``)."""
@@ -280,14 +282,7 @@ class SpacyStudent(Student):
         for i, doc in enumerate(nlp.pipe(texts, batch_size=self.params["predict_batch_size"])):
             cats = doc.cats
             out[i] = [cats[label] for label in labels]
-        return self._fix_empty(out)
-
-    def _fix_empty(self, probs: np.ndarray) -> np.ndarray:
-        # spaCy scores a batch of only empty Docs as all zeros; a single-label row must
-        # still be a distribution, and with no evidence that is the uniform one
-        if not self.label_space.multilabel and len(probs):  # type: ignore[union-attr]
-            probs[probs.sum(axis=1) == 0] = 1.0 / probs.shape[1]
-        return probs
+        return out
 
     def predict_dataset(self, dataset: Dataset) -> np.ndarray:
         """Like :meth:`predict_proba`, but builds Docs from ``dataset.words`` when it has them."""
@@ -295,7 +290,7 @@ class SpacyStudent(Student):
         if dataset.words is None:
             return self.predict_proba(dataset.texts)
         docs = make_docs(nlp, dataset.texts, dataset.words, dataset.spaces)
-        return self._fix_empty(predict_docs(nlp.get_pipe(COMPONENT), docs, self.params["predict_batch_size"]))
+        return predict_docs(nlp.get_pipe(COMPONENT), docs, self.params["predict_batch_size"])
 
     # -- persistence -------------------------------------------------------------------
 
@@ -333,6 +328,19 @@ class SpacyStudent(Student):
             raise ModelError(f"{path}: the pipeline's labels disagree with {META_FILE}")
         student.figures = meta.get("figures") or {}
         return student
+
+    @classmethod
+    def prepare_spacy_package(cls, model_dir: Path) -> list[Path]:
+        """The package ships :mod:`.empty_text` and its config names its callback, so the installed
+        package answers an empty text with the uniform distribution, with spaCy alone."""
+        from thinc.api import Config
+
+        from . import empty_text
+
+        config = Config().from_disk(model_dir / "config.cfg", interpolate=False)
+        config["nlp"]["after_pipeline_creation"] = {"@callbacks": empty_text.CALLBACK}
+        config.to_disk(model_dir / "config.cfg")
+        return [Path(empty_text.__file__)]
 
     def size_bytes(self) -> int:
         """Bytes on disk of the saved student (pipeline directory and metadata)."""
