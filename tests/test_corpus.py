@@ -152,3 +152,58 @@ def test_pos_table_from_counts_equals_the_table_of_the_tokens():
     for name in ("offsets", "words", "cum"):
         assert np.array_equal(getattr(got, name), getattr(expected, name))
         assert getattr(got, name).dtype == getattr(expected, name).dtype
+
+
+# texts whose whitespace and sentence boundaries are awkward: runs of spaces, tabs and
+# newlines (spaCy makes them tokens, some of them sentence starts), leading and trailing
+# whitespace, a text of whitespace only, non-breaking and zero-width spaces, emoji
+WHITESPACE_TEXTS = [
+    "Hello  there. \n Bye now!  ",
+    "\n\nStarts with newlines. Then\ttabs\t\tand  more.\n",
+    "   ",
+    "One.\n\n\nTwo. Three!\u00a0Four?",
+    "zero\u200bwidth and emoji 🎬🍿 inside . . . ok",
+    "x",
+]
+
+
+def test_token_arrays_match_the_token_loop():
+    """The batch path (Doc.to_array) keeps, drops and flags exactly what doc_tokens does, token by token."""
+    from kdtext.augment.tokenizer import blank_pipeline, doc_tokens
+
+    nlp = blank_pipeline("en")
+    texts = WHITESPACE_TEXTS + TEXTS
+    for batch_size in (1, 3, 1000):
+        corpus = corpus_from_texts(texts, lang="en", tagger=None, batch_size=batch_size)
+        for i, doc in enumerate(nlp.pipe(texts)):
+            words, spaces, starts, _ = doc_tokens(doc)
+            span = slice(int(corpus.doc_offsets[i]), int(corpus.doc_offsets[i + 1]))
+            assert corpus.doc_words(i) == words, texts[i]
+            assert corpus.doc_spaces(i) == spaces, texts[i]
+            assert corpus.sent_starts[span].astype(bool).tolist() == starts, texts[i]
+
+
+def test_vocabulary_numbers_words_in_order_of_first_appearance():
+    corpus = corpus_from_texts(["b a b", "c a d"], lang="en", tagger=None, batch_size=2)
+    assert corpus.vocab == ["b", "a", "c", "d"]
+    assert corpus.words.tolist() == [0, 1, 0, 2, 1, 3]
+
+
+def test_tags_in_context_for_the_sample_then_by_word_type():
+    from kdtext.augment.pos_lexicon import PosLexicon
+    from kdtext.augment.tagging import tagger_for
+
+    brill = tagger_for("en", "brill")
+    texts = ["The film was good.", "A book can book a room.", "The plot was thin.", "Good book, thin film.", "Zorblat was here."]
+    whole = corpus_from_texts(texts, lang="en", tagger="brill", tag_sample=None, batch_size=2)
+    for i in range(whole.n_docs):
+        assert whole.doc_tags(i) == brill.tag(whole.doc_words(i))
+    # the first two documents start before token 6: tagged in context; the others by word type
+    sampled = corpus_from_texts(texts, lang="en", tagger="brill", tag_sample=6, batch_size=2)
+    assert [sampled.doc_tags(i) for i in range(2)] == [whole.doc_tags(i) for i in range(2)]
+    lexicon = PosLexicon()
+    lexicon.learn_many((whole.doc_words(i), whole.doc_tags(i)) for i in range(2))
+    for i in range(2, sampled.n_docs):
+        assert sampled.doc_tags(i) == [lexicon.tag(word) for word in sampled.doc_words(i)]
+    assert sampled.fingerprint() != whole.fingerprint()
+    assert sampled.doc_tags(3)[1] == "NOUN"  # "book" is a NOUN twice and a VERB once in the sample

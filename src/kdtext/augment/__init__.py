@@ -161,13 +161,16 @@ def augment_file(
     progress: bool = False,
     engine: Any = None,
     cache_dir: str | os.PathLike | None = None,
+    tag_sample: int | None = None,
 ) -> dict[str, Any]:
     """What ``kdtext augment`` does: read texts, augment them, write JSONL atomically.
 
     ``engine`` (see :mod:`kdtext.labelling.engine`) runs the augmentation itself, e.g. on Ray;
     the file is the same for the same seed. ``n`` sizes the rounds (:func:`kdtext.augment.rounds.augment_n`).
     With ``cache_dir``, texts tokenized and tagged by an earlier call are loaded from
-    there (see :func:`kdtext.augment.builder.corpus_from_texts`). Returns a summary: counts, skipped
+    there (see :func:`kdtext.augment.builder.corpus_from_texts`). ``tag_sample``: tokens the POS tagger
+    tags in context before the rest is tagged by word type (None: the default,
+    :data:`kdtext.augment.builder.TAG_SAMPLE`; 0: all in context). Returns a summary: counts, skipped
     texts by reason, notes, seconds, ``engine`` (its throughput figures, or None when run
     here) and ``line`` (the one-line summary for people).
     """
@@ -177,6 +180,8 @@ def augment_file(
     aug = make_augmenter(augmenter, **(params or {}))
     texts, lines = read_source_texts(input_path, text_field)
     kwargs: dict[str, Any] = {"source": str(input_path), "lines": lines, "cache_dir": cache_dir}
+    if tag_sample is not None:
+        kwargs["tag_sample"] = tag_sample
     if tagger != "auto":
         kwargs["tagger"] = tagger if needs_tags(aug) else None
     from .tokenizer import check_language

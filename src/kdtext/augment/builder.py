@@ -18,10 +18,15 @@ import numpy as np
 
 from ..errors import ConfigError, KdtextError
 from .corpus import ARRAYS, FORMAT_VERSION, TokenizedCorpus
-from .tokenizer import MAX_CHARS, blank_pipeline, check_text, doc_tokens, is_doc
+from .pos_lexicon import SampledTagging
+from .tokenizer import MAX_CHARS, blank_pipeline, check_text, doc_arrays, doc_tokens, is_doc
 
 if TYPE_CHECKING:
     from ..base import Tagger
+
+#: Tokens a corpus builder tags in context before it tags the rest by word type (see
+#: :mod:`kdtext.augment.pos_lexicon`): about 2,300 review snippets.
+TAG_SAMPLE = 50_000
 
 
 def corpus_from_texts(
@@ -35,6 +40,7 @@ def corpus_from_texts(
     lines: Sequence[int] | None = None,
     progress: Callable[[int], None] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    tag_sample: int | None = TAG_SAMPLE,
 ) -> TokenizedCorpus:
     """Tokenize (and tag) texts or spaCy ``Doc``\\s into a corpus.
 
@@ -45,10 +51,12 @@ def corpus_from_texts(
     ``progress(k)`` is called after each batch with the number of texts it held.
     With ``cache_dir``, a corpus built before from the same texts and settings is
     loaded from there instead of being rebuilt (and a new one is saved there).
+    ``tag_sample``: tokens tagged in context before the rest is tagged by word type
+    (None or 0: all of them; see :mod:`kdtext.augment.pos_lexicon`).
     """
     if cache_dir is not None:
         texts = list(texts)
-        key = _cache_key(texts, lang, tagger)
+        key = _cache_key(texts, lang, tagger, tag_sample)
         path = Path(cache_dir) / f"corpus-{key}"
         if (path / "meta.json").exists():
             try:
@@ -58,7 +66,7 @@ def corpus_from_texts(
                 return corpus
             except KdtextError:
                 pass  # a damaged cache entry is rebuilt
-    builder = CorpusBuilder(lang, tagger, batch_size=batch_size, max_chars=max_chars)
+    builder = CorpusBuilder(lang, tagger, batch_size=batch_size, max_chars=max_chars, tag_sample=tag_sample)
     builder.add(texts, source=source, lines=lines, progress=progress)
     corpus = builder.build()
     if cache_dir is not None:
@@ -66,10 +74,10 @@ def corpus_from_texts(
     return corpus
 
 
-def _cache_key(texts: Sequence[Any], lang: str, tagger: Any) -> str:
+def _cache_key(texts: Sequence[Any], lang: str, tagger: Any, tag_sample: int | None) -> str:
     digest = hashlib.sha256()
     tagger_name = tagger if isinstance(tagger, str) or tagger is None else getattr(tagger, "name", type(tagger).__name__)
-    digest.update(json.dumps([FORMAT_VERSION, lang, tagger_name]).encode())
+    digest.update(json.dumps([FORMAT_VERSION, lang, tagger_name, tag_sample or None]).encode())
     for text in texts:
         value = text if isinstance(text, str) else getattr(text, "text", repr(text))
         digest.update(value.encode("utf-8", "surrogatepass"))
@@ -93,6 +101,7 @@ class CorpusBuilder:
         batch_size: int = 1000,
         max_chars: int = MAX_CHARS,
         path: str | os.PathLike | None = None,
+        tag_sample: int | None = TAG_SAMPLE,
     ):
         self.lang = lang
         self.batch_size = max(1, int(batch_size))
@@ -108,7 +117,8 @@ class CorpusBuilder:
         self._lengths: list[np.ndarray] = []
         self.n_docs = 0
         self.n_tokens = 0
-        self._tag_cache: dict[tuple[str, ...], list[str]] = {}
+        self._by_hash: dict[int, int] = {}  # ORTH hash -> vocabulary id
+        self.tagging = None if self.tagger is None else SampledTagging(self.tagger, self.tagger_name, tag_sample)
         self._files: dict[str, Any] = {}
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -164,28 +174,40 @@ class CorpusBuilder:
         strings = [item for item in batch if isinstance(item, str)]
         parsed = iter(self.nlp.pipe(strings, batch_size=256)) if strings else iter(())
         docs = [item if is_doc(item) else next(parsed) for item in batch]
-        rows: list[tuple[list[str], list[bool], list[bool], list[str] | None]] = []
-        for doc in docs:
-            rows.append(doc_tokens(doc))
-        if self.tagger is not None:
-            need = [i for i, row in enumerate(rows) if row[3] is None and tuple(row[0]) not in self._tag_cache]
-            unique: dict[tuple[str, ...], None] = {}
-            for i in need:
-                unique.setdefault(tuple(rows[i][0]), None)
-            keys = list(unique)
-            for key, tags in zip(keys, self.tagger.tag_many([list(k) for k in keys])):
-                if len(tags) != len(key):
-                    raise KdtextError(f"tagger {self.tagger_name!r} returned {len(tags)} tags for {len(key)} words")
-                if len(self._tag_cache) < 200_000:
-                    self._tag_cache[key] = list(tags)
-                unique[key] = list(tags)  # type: ignore[assignment]
-            for i, row in enumerate(rows):
-                if row[3] is None:
-                    key = tuple(row[0])
-                    tags = self._tag_cache.get(key) or unique.get(key)  # type: ignore[assignment]
-                    rows[i] = (row[0], row[1], row[2], list(tags or []))
-        for words, spaces, starts, tags in rows:
-            self.add_tokens(words, spaces, tags, starts)
+        if any(doc.has_annotation("POS") for doc in docs):  # Docs tagged by the caller keep their tags
+            for doc in docs:
+                words, spaces, starts, tags = doc_tokens(doc)
+                if tags is None and self.tagging is not None:
+                    ids = _intern(words, self._index, self.vocab)
+                    tag_ids = self.tagging.tags(ids, np.asarray([len(ids)]), self.vocab, self._tag_id)
+                    tags = [self.tag_names[t] for t in tag_ids.tolist()]
+                self.add_tokens(words, spaces, tags, starts)
+            return
+        orth, spaces, starts, lengths = doc_arrays(docs)
+        ids = self._word_ids(orth, docs)
+        tags = np.zeros(ids.shape[0], np.int32)
+        if self.tagging is not None:
+            tags = self.tagging.tags(ids, lengths, self.vocab, self._tag_id)
+        self._append(ids, spaces, tags, starts, lengths)
+
+    def _tag_id(self, tag: str) -> int:
+        return int(_intern((tag,), self._tag_index, self.tag_names)[0])
+
+    def _word_ids(self, orth: np.ndarray, docs: Sequence[Any]) -> np.ndarray:
+        """Vocabulary ids of ORTH hashes; new words are numbered in order of first appearance, as :meth:`add_tokens` does."""
+        hashes, first, inverse = np.unique(orth, return_index=True, return_inverse=True)
+        ids = np.empty(hashes.shape[0], np.int32)
+        by_hash = self._by_hash
+        stores = {id(doc.vocab): doc.vocab.strings for doc in docs}
+        store = next(iter(stores.values()), None)
+        for j in np.argsort(first, kind="stable").tolist():
+            h = int(hashes[j])
+            wid = by_hash.get(h)
+            if wid is None:
+                word = store[h] if len(stores) == 1 else next(s[h] for s in stores.values() if h in s)
+                wid = by_hash[h] = int(_intern((word,), self._index, self.vocab)[0])
+            ids[j] = wid
+        return ids[inverse.reshape(-1)]
 
     def add_tokens(
         self,
@@ -203,25 +225,28 @@ class CorpusBuilder:
         starts = np.zeros(n, np.uint8)
         if sent_starts is not None:
             starts[:] = np.asarray(sent_starts, dtype=bool)
-        if n:
-            starts[0] = 1
         space_arr = np.asarray(spaces, dtype=np.uint8).reshape(n)
         if n:
+            starts[0] = 1
             space_arr[-1] = 0
-        self.n_docs += 1
-        self.n_tokens += n
+        self._append(ids, space_arr, tag_ids, starts, np.asarray([n], np.int64))
+
+    def _append(self, ids: np.ndarray, spaces: np.ndarray, tags: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> None:
+        """Append documents given as token arrays and their ``lengths``."""
+        self.n_docs += int(lengths.shape[0])
         if self.path is not None:
             self._files["words"].write(ids.astype(ARRAYS["words"]).tobytes())
-            self._files["spaces"].write(space_arr.tobytes())
-            self._files["tags"].write(tag_ids.astype(ARRAYS["tags"]).tobytes())
-            self._files["sent_starts"].write(starts.tobytes())
-            self._files["doc_offsets"].write(np.asarray([self.n_tokens], ARRAYS["doc_offsets"]).tobytes())
-            return
-        self._chunks["words"].append(ids)
-        self._chunks["spaces"].append(space_arr)
-        self._chunks["tags"].append(tag_ids)
-        self._chunks["sent_starts"].append(starts)
-        self._lengths.append(np.asarray([n], np.int64))
+            self._files["spaces"].write(spaces.astype(np.uint8).tobytes())
+            self._files["tags"].write(tags.astype(ARRAYS["tags"]).tobytes())
+            self._files["sent_starts"].write(starts.astype(np.uint8).tobytes())
+            self._files["doc_offsets"].write((self.n_tokens + np.cumsum(lengths)).astype(ARRAYS["doc_offsets"]).tobytes())
+        else:
+            self._chunks["words"].append(ids)
+            self._chunks["spaces"].append(spaces)
+            self._chunks["tags"].append(tags)
+            self._chunks["sent_starts"].append(starts)
+            self._lengths.append(np.asarray(lengths, np.int64))
+        self.n_tokens += int(lengths.sum())
 
     def build(self) -> TokenizedCorpus:
         """The corpus of everything added (memory-mapped from ``path`` when streaming)."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from ..errors import ConfigError, DataError
 
 #: Longest text accepted, in characters (Python ``len``). Longer texts are usually a
@@ -79,6 +81,52 @@ def check_text(text: Any, i: int, source: Any, lines: Sequence[int] | None, max_
     except UnicodeEncodeError:
         raise DataError(where_path, where_line, f"{label}text is not valid Unicode (it holds a lone surrogate)") from None
     return text
+
+
+def doc_arrays(docs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`doc_tokens` gives for each of ``docs``, for a whole batch at once and as arrays.
+
+    Returns ``(orth, spaces, sent_starts, lengths)``: the kept tokens' ORTH hashes (uint64;
+    ``doc.vocab.strings[h]`` is the text), their whitespace and sentence-start flags (uint8)
+    and the number of kept tokens per document (int64). Built from ``Doc.to_array`` with
+    NumPy instead of a Python loop over token objects, several times faster; tags are not
+    read (use :func:`doc_tokens` for Docs with POS annotation).
+    """
+    from spacy.attrs import IS_SPACE, ORTH, SENT_START, SPACY
+
+    lengths = np.fromiter((len(doc) for doc in docs), dtype=np.int64, count=len(docs))
+    if not lengths.sum():
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint8), np.zeros(0, np.uint8), np.zeros(len(docs), np.int64)
+    table = np.concatenate([doc.to_array([ORTH, SPACY, IS_SPACE, SENT_START]) for doc in docs if len(doc)])
+    orth = table[:, 0]
+    spaces = table[:, 1].astype(np.uint8)
+    blank = table[:, 2].astype(bool)
+    # SENT_START is 1, -1 or 0 (unset) stored in uint64: only 1 starts a sentence; without sentence
+    # boundaries every token but a Doc's first is 0
+    starts = table[:, 3] == 1
+    doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+    position = np.arange(orth.shape[0], dtype=np.int64)
+    if blank.any():
+        # a whitespace token becomes a space flag on the kept token before it in its document...
+        last_kept = np.maximum.accumulate(np.where(blank, -1, position))[blank]
+        ok = last_kept >= 0
+        ok[ok] &= doc_of[last_kept[ok]] == doc_of[blank][ok]
+        spaces[last_kept[ok]] = 1
+        # ...and passes a sentence start on to the kept token after it in its document
+        after = np.minimum.accumulate(np.where(blank, orth.shape[0], position)[::-1])[::-1]
+        moved = blank & starts
+        target = after[moved]
+        ok = target < orth.shape[0]
+        ok[ok] &= doc_of[target[ok]] == doc_of[moved][ok]
+        starts[target[ok]] = True
+    keep = ~blank
+    kept_lengths = np.bincount(doc_of[keep], minlength=len(docs)).astype(np.int64)
+    orth, spaces, starts = orth[keep], spaces[keep], starts[keep].astype(np.uint8)
+    ends = np.cumsum(kept_lengths)
+    nonempty = kept_lengths > 0
+    spaces[ends[nonempty] - 1] = 0  # nothing follows a document's last token
+    starts[(ends - kept_lengths)[nonempty]] = 1  # its first starts a sentence
+    return orth, spaces, starts, kept_lengths
 
 
 def doc_tokens(doc: Any) -> tuple[list[str], list[bool], list[bool], list[str] | None]:

@@ -75,6 +75,12 @@ class RunConfig:
         flag="--augment-unlabeled/--no-augment-unlabeled",
     )  # fmt: skip
     lang: str = setting("en", "Language of the texts (spaCy code).")
+    #: Tokens the POS tagger tags in context before the rest of the corpus is tagged by word
+    #: type from them (kdtext.augment.pos_lexicon); 0: every text in context (slow at scale).
+    tag_sample: int = setting(
+        50_000, "Tokens the POS tagger tags in context; the rest of the corpus gets each word's most frequent tag "
+        "among them, which is many times faster (0: tag every text in context).", min=0,
+    )  # fmt: skip
     seed: int = setting(0, "Random seed for augmentation and training.", type=int)
     #: Dimensions of static word vectors for the distilled student, taken from the
     #: teacher (0: none). The baseline student gets none: it uses nothing of the teacher.

@@ -49,7 +49,7 @@ def stage_corpus(ctx: StageContext) -> dict[str, Any]:
     config = ctx.config
     train = split(ctx, "train")
     tagger = "auto" if config.n_synthetic and _needs_tags(config) else None
-    builder = CorpusBuilder(config.lang, tagger)
+    builder = CorpusBuilder(config.lang, tagger, tag_sample=config.tag_sample)
     pool = unlabeled(ctx) if config.augment_unlabeled else []
     from tqdm.auto import tqdm
 
@@ -65,11 +65,15 @@ def stage_corpus(ctx: StageContext) -> dict[str, Any]:
         from ...augment.tagging import tagger_install_hint
 
         ctx.log(f"no POS tagger for {config.lang!r}: same-POS word replacement is off ({tagger_install_hint(config.lang)})")
-    return {"n_docs": corpus.n_docs, "n_tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "tagged": tagged}
+    summary = {"n_docs": corpus.n_docs, "n_tokens": corpus.n_tokens, "vocab": len(corpus.vocab), "tagged": tagged}
+    if builder.tagging is not None:
+        summary["tokens_tagged_in_context"] = builder.tagging.in_context
+    return summary
 
 
 def _corpus_settings(config: RunConfig) -> Any:
-    return {"lang": config.lang, "tags": bool(config.n_synthetic) and _needs_tags(config), "unlabeled": config.augment_unlabeled}
+    tags = bool(config.n_synthetic) and _needs_tags(config)
+    return {"lang": config.lang, "tags": tags, "tag_sample": config.tag_sample if tags else None, "unlabeled": config.augment_unlabeled}
 
 
 def stage_augment(ctx: StageContext) -> dict[str, Any]:
