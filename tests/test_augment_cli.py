@@ -101,3 +101,22 @@ def test_language_without_tagger_runs_tang_with_a_note(tmp_path):
     result = invoke("augment", src, "-o", tmp_path / "out.jsonl", "--lang", "sv", "--n", 5, "--quiet")
     assert result.exit_code == 0, result.output
     assert "same-POS replacement is off" in result.output
+
+
+def test_augment_does_not_import_torch(tmp_path, source):
+    """Tokenizing, tagging and augmenting never use PyTorch; importing it through spaCy's thinc cost
+    `kdtext augment` about 1.3 s of CPU and 180 MB before anything else (a subprocess: a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.jsonl"
+    code = (
+        "import sys\n"
+        "from kdtext.cli import cli\n"
+        f"cli(['augment', {str(source)!r}, '-o', {str(out)!r}, '--n', '20', '--quiet'], standalone_mode=False)\n"
+        "print('torch' in sys.modules)\n"
+        "import torch\n"  # and it still imports afterwards
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False" and len(out.read_text().splitlines()) == 20

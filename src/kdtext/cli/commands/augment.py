@@ -52,6 +52,9 @@ def register(cli: click.Group) -> None:
             raise ConfigError(f"one --augmenter per file, got {len(augmenters)} ({', '.join(augmenters)}); run kdtext augment once for each")
         augmenter = augmenters[0] if augmenters else "tang"
         from ...augment import augment_file
+        from ...augment.tokenizer import import_spacy_without_torch
+
+        import_spacy_without_torch()  # this process only tokenizes, tags and augments
 
         summary = augment_file(
             input_path, output, augmenter=augmenter, n=n, seed=seed, lang=lang, tagger=tagger,
