@@ -20,7 +20,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -204,6 +204,39 @@ def _label_of(path: Path, record: Record, label_field: str, csv_file: bool) -> s
     raise DataError(path, record.line, f"{label_field!r} must be a string or a list of strings")
 
 
+class RowView(Sequence[Any]):
+    """A read-only sequence of ``n`` rows, each made by ``get(i)`` when asked.
+
+    For the texts, words or spaces of a data set too large to hold as lists (a transfer
+    set of a million synthetic examples read off memory-mapped arrays): a :class:`Dataset`
+    takes one wherever it takes a list. Slices and :meth:`chain` are views too.
+    """
+
+    def __init__(self, n: int, get: Callable[[int], Any]):
+        self._n = int(n)
+        self._get = get
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            picked = range(self._n)[i]
+            return RowView(len(picked), lambda j: self._get(picked[j]))
+        i = int(i)
+        if not -self._n <= i < self._n:
+            raise IndexError(f"row {i} out of range for {self._n} rows")
+        return self._get(i % self._n)
+
+    @staticmethod
+    def chain(first: Sequence[Any], second: Sequence[Any]) -> Sequence[Any]:
+        """``first`` then ``second``: a list when both are lists, else a view of both."""
+        if isinstance(first, list) and isinstance(second, list):
+            return first + second
+        n = len(first)
+        return RowView(n + len(second), lambda i: first[i] if i < n else second[i - n])
+
+
 @dataclass
 class Dataset:
     """Texts with target rows over a label space.
@@ -211,7 +244,9 @@ class Dataset:
     ``targets`` is float32 ``(len(texts), len(label_space))``: one-/multi-hot rows for
     gold data (``soft=False``), probabilities for teacher labels (``soft=True``).
     ``words``/``spaces``, when set, hold each text already tokenized (as the
-    augmentation engine produces it), so students need not re-tokenize.
+    augmentation engine produces it), so students need not re-tokenize. ``texts``,
+    ``words`` and ``spaces`` may be :class:`RowView`\\s and ``targets`` a memory-mapped
+    array: a transfer set read off disk as it is used.
     ``lines`` are the source file's line numbers, for error messages.
     ``label_kinds`` says how a JSONL file wrote its labels: ``{"number"}``, ``{"string"}`` or
     both (numbers are read as the label names ``"0"``, ``"1"``...; :func:`label_warnings`).

@@ -28,6 +28,7 @@ from ...errors import ConfigError, DataError, ModelError
 from ...io import building_directory
 from ...labels import LabelSpace
 from ...students.metadata import META_FILE, read_student_meta
+from .batches import DatasetExamples, MappedRows, in_memory
 from .training import TrainingSettings, make_docs, make_examples, predict_docs, train_textcat
 
 if TYPE_CHECKING:
@@ -203,15 +204,20 @@ class SpacyStudent(Student):
         fix_random_seed(seed)
         nlp = self._build(space)
         labels = list(space.labels)
+        from .soft_textcat import WEIGHT_KEY
+
+        gold_weights, soft_weights = self._balance_weights(train, transfer)
         gold = make_examples(make_docs(nlp, train.texts, train.words, train.spaces), train.targets, labels)
+        for example, weight in zip(gold, [] if gold_weights is None else gold_weights.tolist()):
+            example.reference.user_data[WEIGHT_KEY] = weight
+        # a transfer set read off disk (lazy rows, memory-mapped targets) is turned into Docs a
+        # batch at a time; one held in memory once, as the gold data
         soft = []
         if transfer is not None and len(transfer):
-            soft = make_examples(make_docs(nlp, transfer.texts, transfer.words, transfer.spaces), transfer.targets, labels)
+            soft = DatasetExamples(nlp, transfer, labels, keep=in_memory(transfer), weights=soft_weights, weight_key=WEIGHT_KEY)
         dev_docs = make_docs(nlp, dev.texts, dev.words, dev.spaces)
-        if self.params["balance"] > 0:
-            self._weigh(gold, train, soft, transfer)
         # a sample of gold and transfer examples lets the model infer every dimension
-        sample = gold[:10] + soft[:10]
+        sample = gold[:10] + (soft.head(10) if soft else [])
         nlp.initialize(lambda: sample)
         if self.params.get("random_output_init", False):
             _break_output_symmetry(nlp.get_pipe(COMPONENT).model, seed)
@@ -232,17 +238,17 @@ class SpacyStudent(Student):
         self.figures = {**result.as_dict(), "seed": seed}
         return FitResult.coerce(self.figures, student=f"student {self.name!r}")
 
-    def _weigh(self, gold: list, train: Dataset, soft: list, transfer: Dataset | None) -> None:
-        """Example weights that rebalance rare classes, on the examples' reference Docs."""
-        from .soft_textcat import WEIGHT_KEY, class_balance_weights
+    def _balance_weights(self, train: Dataset, transfer: Dataset | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per-example weights that rebalance rare classes, for the gold and the transfer rows (None: off)."""
+        from .soft_textcat import class_balance_weights
 
+        if self.params["balance"] <= 0:
+            return None, None
         signal = transfer if transfer is not None and len(transfer) else train
-        prior = signal.targets.mean(axis=0)
-        for examples, data in ((gold, train), (soft, transfer)):
-            if data is None or not examples:
-                continue
-            for example, weight in zip(examples, class_balance_weights(data.targets, prior, self.params["balance"])):
-                example.reference.user_data[WEIGHT_KEY] = float(weight)
+        prior = np.asarray(signal.targets).mean(axis=0)
+        gold = class_balance_weights(train.targets, prior, self.params["balance"])
+        soft = None if transfer is None else class_balance_weights(transfer.targets, prior, self.params["balance"])
+        return gold, soft
 
     def _representations(self, nlp: "Language", train: Dataset, transfer: Dataset | None, seed: int) -> Any:
         """``(loss, gold targets, transfer targets)`` when representation targets are on and available, else None."""
@@ -257,12 +263,13 @@ class SpacyStudent(Student):
         from .representation import RepresentationLoss, RepresentationTargets
 
         pca = RepresentationTargets(self.params["rep_dims"]).fit(transfer.reps, seed=seed)
-        transfer_targets = pca.transform(transfer.reps)
+        # a transfer set read off disk keeps its representations there: each batch's rows are reduced when read
+        transfer_targets = pca.transform(transfer.reps) if in_memory(transfer) else MappedRows(transfer.reps, pca.transform, len(pca.components))
         if train.reps is not None:
             gold_targets = pca.transform(train.reps)
         else:
-            gold_targets = np.full((len(train), transfer_targets.shape[1]), np.nan, np.float32)
-        loss = RepresentationLoss(nlp.get_pipe(COMPONENT), transfer_targets.shape[1], self.params["rep_weight"], seed)
+            gold_targets = np.full((len(train), len(pca.components)), np.nan, np.float32)
+        loss = RepresentationLoss(nlp.get_pipe(COMPONENT), gold_targets.shape[1], self.params["rep_weight"], seed)
         return loss, gold_targets, transfer_targets
 
     # -- inference ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from ...metrics import dev_score
+from .batches import REPRESENTATION, ExampleList, ExampleSource, TrainingPool, make_docs, make_examples  # noqa: F401  (make_* for callers here)
 
 if TYPE_CHECKING:
     from .representation import RepresentationLoss
@@ -72,32 +73,6 @@ class TrainingResult:
         }
 
 
-def make_docs(nlp: "Language", texts: Sequence[str], words: Sequence[Sequence[str]] | None, spaces: Sequence[Sequence[bool]] | None) -> list["Doc"]:
-    """spaCy Docs for the texts: built straight from ``words``/``spaces`` when given, else tokenized."""
-    from spacy.tokens import Doc
-
-    if words is not None:
-        if spaces is None:
-            return [Doc(nlp.vocab, words=list(w)) for w in words]
-        return [Doc(nlp.vocab, words=list(w), spaces=list(s)) for w, s in zip(words, spaces)]
-    return list(nlp.tokenizer.pipe(texts, batch_size=1000))
-
-
-def make_examples(docs: list["Doc"], targets: np.ndarray, labels: Sequence[str]) -> list["Example"]:
-    """Training examples whose reference ``cats`` are the target rows.
-
-    The predicted and the reference side share one Doc: the text categorizer reads only
-    the reference ``cats`` and the predicted tokens, so a copy would only cost memory.
-    """
-    from spacy.training import Example
-
-    examples = []
-    for doc, row in zip(docs, targets.tolist()):
-        doc.cats = dict(zip(labels, row))
-        examples.append(Example(doc, doc))
-    return examples
-
-
 def predict_docs(component: Any, docs: list["Doc"], batch_size: int = 256) -> np.ndarray:
     """Scores of a text categorizer for Docs, float32 ``(len(docs), n_labels)``, without annotating."""
     rows = [np.zeros((0, len(component.labels)), dtype=np.float32)]
@@ -110,8 +85,8 @@ def predict_docs(component: Any, docs: list["Doc"], batch_size: int = 256) -> np
 def train_textcat(
     nlp: "Language",
     component_name: str,
-    gold: list["Example"],
-    transfer: list["Example"],
+    gold: "Sequence[Example] | ExampleSource",
+    transfer: "Sequence[Example] | ExampleSource",
     dev_docs: list["Doc"],
     dev_targets: np.ndarray,
     settings: TrainingSettings,
@@ -124,6 +99,8 @@ def train_textcat(
 ) -> TrainingResult:
     """Train ``nlp``'s text categorizer on shuffled gold + transfer examples, keeping the best weights.
 
+    ``gold`` and ``transfer`` are lists of spaCy Examples or :class:`~kdtext.default_plugins.spacy.batches.ExampleSource`\\s
+    (a transfer set read off disk a batch at a time: the same examples give the same model).
     Each epoch sees every gold example ``gold_repeats`` times and every transfer
     example once, in a fresh seeded order. The dev score (accuracy, or macro-F1 for
     multi-label) is computed every ``eval_every`` steps (0: once per epoch, at most
@@ -132,17 +109,22 @@ def train_textcat(
 
     ``representations``: ``(loss, gold_targets, transfer_targets)`` to train with
     representation targets as well (:mod:`.representation`): each batch's target rows (NaN
-    rows for examples without one) are handed to ``loss`` before the update.
+    rows for examples without one) are handed to ``loss`` before the update. The targets may
+    be any arrays indexable by a list of rows (memory-mapped ones are read a batch at a time).
     """
     from thinc.api import Adam
     from tqdm import tqdm
 
     component = nlp.get_pipe(component_name)
-    pool = gold * gold_repeats + transfer
-    rep_loss, pool_targets = None, None
-    if representations is not None:
+    labels = list(component.labels)
+    gold = gold if isinstance(gold, ExampleSource) else ExampleList(gold, labels)
+    transfer = transfer if isinstance(transfer, ExampleSource) else ExampleList(transfer, labels)
+    rep_loss = None
+    if representations is not None:  # each batch carries its examples' target rows
         rep_loss, gold_targets, transfer_targets = representations
-        pool_targets = np.concatenate([gold_targets] * gold_repeats + [transfer_targets]).astype(np.float32)
+        gold.add_extra(REPRESENTATION, gold_targets)
+        transfer.add_extra(REPRESENTATION, transfer_targets)
+    pool = TrainingPool([(gold, gold_repeats), (transfer, 1)])
     steps_per_epoch = max(1, math.ceil(len(pool) / settings.batch_size))
     eval_every = settings.eval_every or min(steps_per_epoch, 500)
     total_steps = steps_per_epoch * settings.max_epochs
@@ -197,12 +179,11 @@ def train_textcat(
             bar.set_description(f"training student: epoch {epoch + 1} of at most {settings.max_epochs}")
             order = rng.permutation(len(pool))
             for first in range(0, len(order), settings.batch_size):
-                batch_rows = order[first : first + settings.batch_size]
-                batch = [pool[i] for i in batch_rows]
+                batch = pool.batch(order[first : first + settings.batch_size])
                 if rep_loss is not None:
-                    rep_loss.set_targets(pool_targets[batch_rows])
+                    rep_loss.set_targets(batch.extras[REPRESENTATION])
                 losses: dict[str, float] = {}
-                component.update(batch, drop=settings.dropout, sgd=optimizer, losses=losses)
+                component.update(batch.examples, drop=settings.dropout, sgd=optimizer, losses=losses)
                 running_loss += losses.get(component_name, 0.0)
                 loss_steps += 1
                 result.examples_seen += len(batch)
