@@ -336,6 +336,16 @@ class Augmenter(Plugin, ABC):
     def augment(self, corpus: "TokenizedCorpus", n: int, *, seed: int = 0) -> "SyntheticSet":
         """Up to ``n`` synthetic examples made from ``corpus``; the same seed gives the same set."""
 
+    def augment_parts(self, corpus: "TokenizedCorpus", n: int, *, seed: int = 0) -> Iterator["SyntheticSet"]:
+        """The examples of :meth:`augment` in parts, as they are made, for writing them away as they come.
+
+        ``SyntheticSet.concat(list(parts))`` must equal ``augment(corpus, n, seed=seed)``.
+        ``kdtext run`` and ``kdtext augment`` write each part to disk before asking for the
+        next, so a set of a million examples never sits in memory whole. Default: one part,
+        the whole set; the built-in augmenters give one part per round.
+        """
+        yield self.augment(corpus, n, seed=seed)
+
 
 @dataclass
 class FitResult:

@@ -197,18 +197,22 @@ def augment_file(
     finally:
         if bar:
             bar.close()
-    from .jsonl import write_synthetic_jsonl
+    from ..io import atomic_write
+    from .jsonl import JsonlSink
     from .rounds import augment_n
 
-    synthetic, figures = augment_n(corpus, augmenter, params or {}, n, seed=seed, engine=engine)
-    bar = _progress(progress, len(synthetic), "writing")
+    # the examples are written as the augmenter makes them, round by round: memory holds one round's
+    bar = _progress(progress, n, "augmenting and writing")
     try:
-        count = write_synthetic_jsonl(synthetic, output, progress=bar.update if bar else None)
+        with atomic_write(output, "wb") as handle:
+            sink = JsonlSink(handle, progress=bar.update if bar else None)
+            _, figures = augment_n(corpus, augmenter, params or {}, n, seed=seed, engine=engine, sink=sink)
     finally:
         if bar:
             bar.close()
+    count = sink.examples
     seconds = time.perf_counter() - start
-    skipped = dict(synthetic.skipped)
+    skipped = dict(sink.skipped)
     n_skipped = sum(skipped.values())
     asked = f" (of the {n:,} asked for: these texts give no more distinct ones)" if n is not None and count < n else ""
     line = (
@@ -225,14 +229,14 @@ def augment_file(
         "examples": count,
         "texts": len(texts),
         "skipped": skipped,
-        "notes": list(synthetic.notes),
+        "notes": list(sink.notes),
         "seconds": seconds,
         "engine": figures,
         "line": line,
     }
 
 
-def _progress(enabled: bool, total: int, desc: str) -> Any:
+def _progress(enabled: bool, total: int | None, desc: str) -> Any:
     if not enabled:
         return None
     import sys

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
+
+from .store import SyntheticSink
 
 if TYPE_CHECKING:
     from .synthetic import SyntheticSet
@@ -42,18 +44,24 @@ class SyntheticRowEncoder:
     operations over the block's bytes, whatever the number of rows.
     """
 
-    def __init__(self, synthetic: "SyntheticSet"):
+    def __init__(self, synthetic: "SyntheticSet", table: "tuple[np.ndarray, np.ndarray, np.ndarray] | None" = None):
         self.synthetic = synthetic
+        n_pieces = 2 * len(synthetic.vocab)
+        self._prefix, self._mid, self._suffix = n_pieces, n_pieces + 1, n_pieces + 2
+        self._blob, self._starts, self._lens = table if table is not None else self.table(synthetic)
+        self._codes = synthetic.words * 2 + synthetic.spaces  # int32
+
+    @staticmethod
+    def table(synthetic: "SyntheticSet") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The byte table of ``synthetic``'s vocabulary and augmenter name: the same for every set that shares them."""
         pieces: list[bytes] = []
         for word in synthetic.vocab:  # code 2*w + space: the escaped word, with its trailing space or not
             escaped = _escaped(word)
             pieces.append(escaped)
             pieces.append(escaped + b" ")
         augmenter = json.dumps(synthetic.augmenter, ensure_ascii=False).encode("utf-8")
-        self._prefix, self._mid, self._suffix = len(pieces), len(pieces) + 1, len(pieces) + 2
         pieces += [_PREFIX, b'", "source": ', b', "augmenter": ' + augmenter + b"}\n"]
-        self._blob, self._starts, self._lens = _pack(pieces)
-        self._codes = synthetic.words * 2 + synthetic.spaces  # int32
+        return _pack(pieces)
 
     def encode(self, start: int, stop: int) -> bytes:
         """The JSONL lines of examples ``start:stop``, newline-terminated."""
@@ -115,6 +123,39 @@ def synthetic_jsonl(synthetic: "SyntheticSet") -> bytes:
     return b"".join(data for _, data in SyntheticRowEncoder(synthetic).blocks())
 
 
+class JsonlSink(SyntheticSink):
+    """Writes the parts of a synthetic set to an open binary file as JSONL, as they come.
+
+    The byte table of a vocabulary is built once for all the parts that share it (the
+    rounds of one augmenter). ``progress(k)`` is called after each block of ``k`` rows;
+    :meth:`reset` empties the file (``progress`` is then called with minus the rows written).
+    """
+
+    def __init__(self, handle: Any, *, progress: Callable[[int], None] | None = None):
+        self.handle = handle
+        self.progress = progress
+        self._tables: dict[tuple[int, str], tuple[list[str], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        super().__init__()
+
+    def reset(self) -> None:
+        written = getattr(self, "examples", 0)
+        super().reset()
+        self.handle.seek(0)
+        self.handle.truncate()
+        if written and self.progress is not None:
+            self.progress(-written)
+
+    def _write(self, part: "SyntheticSet") -> None:
+        key = (id(part.vocab), part.augmenter)
+        found = self._tables.get(key)
+        if found is None or found[0] is not part.vocab:
+            found = self._tables[key] = (part.vocab, SyntheticRowEncoder.table(part))
+        for rows, data in SyntheticRowEncoder(part, found[1]).blocks():
+            self.handle.write(data)
+            if self.progress is not None:
+                self.progress(rows)
+
+
 def write_synthetic_jsonl(
     synthetic: "SyntheticSet", path: str | os.PathLike, *, progress: Callable[[int], None] | None = None
 ) -> int:
@@ -124,11 +165,7 @@ def write_synthetic_jsonl(
     """
     from ..io import atomic_write
 
-    count = 0
     with atomic_write(path, "wb") as handle:
-        for rows, data in SyntheticRowEncoder(synthetic).blocks():
-            handle.write(data)
-            count += rows
-            if progress is not None:
-                progress(rows)
-    return count
+        sink = JsonlSink(handle, progress=progress)
+        sink.add(synthetic)
+    return sink.examples

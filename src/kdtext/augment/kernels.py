@@ -1,9 +1,10 @@
-"""The driver of the augmentation kernels: :func:`run_kernel` runs one of :mod:`kdtext._fast`'s
-augmentation rounds over a corpus, round after round, into a :class:`~kdtext.augment.synthetic.SyntheticSet`."""
+"""The driver of the augmentation kernels: :func:`kernel_parts` runs :mod:`kdtext._fast`'s augmentation
+rounds over a corpus, round after round, yielding each round's examples as a :class:`~kdtext.augment.synthetic.SyntheticSet`;
+:func:`run_kernel` joins them into one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -17,7 +18,15 @@ if TYPE_CHECKING:
 # -- the engine --------------------------------------------------------------------------------
 
 
-def run_kernel(
+def run_kernel(corpus: "TokenizedCorpus", n: int | None, **kwargs: Any) -> SyntheticSet:
+    """Run the compiled kernels round by round over ``corpus``: the set of :func:`kernel_parts`, in one piece.
+
+    Returns at most ``n`` examples (``None``: everything ``n_iter`` rounds give).
+    """
+    return SyntheticSet.concat(list(kernel_parts(corpus, n, **kwargs)))
+
+
+def kernel_parts(
     corpus: "TokenizedCorpus",
     n: int | None,
     *,
@@ -33,17 +42,19 @@ def run_kernel(
     mask_token: str = "[MASK]",
     unique: bool = True,
     params: dict[str, Any] | None = None,
-) -> SyntheticSet:
-    """Run the compiled kernels round by round over ``corpus`` (see the module docstring).
+) -> Iterator[SyntheticSet]:
+    """The examples of each round of the kernels over ``corpus``, one part per round, as they are made.
 
-    ``mode`` combines the ``kdtext._fast.MODE_*`` flags. Returns at most ``n`` examples
-    (``None``: everything ``n_iter`` rounds give).
+    ``mode`` combines the ``kdtext._fast.MODE_*`` flags. At most ``n`` examples in all
+    (``None``: everything ``n_iter`` rounds give). The first part carries the counts of
+    skipped documents, a last empty part any note, so :meth:`SyntheticSet.concat` of the
+    parts is the whole set (what :func:`run_kernel` returns); a caller that writes each part
+    away holds one round's examples at a time.
     """
     from .. import _fast
 
     if n is not None and n < 0:
         raise ConfigError(f"the number of examples must be positive, got {n}")
-    notes: list[str] = []
     if mode & _fast.MODE_POS and not corpus.tagged:
         raise ConfigError(
             f"same-POS replacement needs part-of-speech tags, and the corpus (language {corpus.lang!r}) has none: "
@@ -63,50 +74,49 @@ def run_kernel(
     docs = np.flatnonzero(eligible).astype(np.int64)
     table = corpus.pos_table() if mode & _fast.MODE_POS else None
     pos_args = (table.offsets, table.words, table.cum) if table is not None else (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64))
-    result = SyntheticSet.empty(vocab, augmenter)
-    result.seed, result.params = seed, dict(params or {})
-    result.skipped = {k: v for k, v in skipped.items() if v}
+
+    def labelled(part: SyntheticSet, *, skipped: dict[str, int] | None = None, notes: list[str] | None = None) -> SyntheticSet:
+        part.seed, part.params = seed, dict(params or {})
+        part.skipped = dict(skipped or {})
+        part.notes = list(notes or [])
+        return part
+
+    first = {k: v for k, v in skipped.items() if v}
     if docs.size == 0 or n == 0:
-        if docs.size == 0:
-            notes.append("no source text could be augmented (each needs at least two tokens)")
-        result.notes = notes
-        return result
-    try:
-        seen = None
-        if unique:
-            expected = docs.size * int(n_iter) if n is None else min(n, docs.size * int(n_iter))
-            seen = _fast.HashSet(corpus.n_docs + expected)
-            seen.add_new(corpus.doc_hashes())  # copies of any source text are dropped
-        parts: list[SyntheticSet] = []
-        kept = 0
-        for rnd in range(int(n_iter)):
+        notes = ["no source text could be augmented (each needs at least two tokens)"] if docs.size == 0 else []
+        yield labelled(SyntheticSet.empty(vocab, augmenter), skipped=first, notes=notes)
+        return
+    seen = None
+    if unique:
+        expected = docs.size * int(n_iter) if n is None else min(n, docs.size * int(n_iter))
+        seen = _fast.HashSet(corpus.n_docs + expected)
+        seen.add_new(corpus.doc_hashes())  # copies of any source text are dropped
+    kept = 0
+    for rnd in range(int(n_iter)):
+        try:
             words, spaces, offsets, src, hashes = _fast.augment_round(
                 corpus.words, corpus.spaces, corpus.tags, corpus.sent_starts, corpus.doc_offsets, docs,
                 corpus.doc_base, seed, rnd, mode, p_mask, p_pos, p_ng, n_min, n_max, mask_id, *pos_args,
                 doc_keys=corpus.doc_keys,
             )  # fmt: skip
-            part = SyntheticSet(vocab, words, spaces, offsets, src + corpus.doc_base, np.full(src.shape[0], rnd, np.int32), augmenter)
-            if seen is not None:
-                idx = np.flatnonzero(seen.add_new(hashes))
-                if idx.size != len(part):
-                    part = part.subset(idx)
-            if n is not None and kept + len(part) > n:
-                part = part.subset(np.arange(n - kept))
-            parts.append(part)
-            kept += len(part)
-            if n is not None and kept >= n:
-                break
-    except _fast.KernelInputError as exc:  # the kernels' own error, said the way kdtext says bad input
-        raise ConfigError(str(exc)) from None
-    out = SyntheticSet.concat(parts)
-    out.seed, out.params, out.skipped = seed, dict(params or {}), result.skipped
+        except _fast.KernelInputError as exc:  # the kernels' own error, said the way kdtext says bad input
+            raise ConfigError(str(exc)) from None
+        part = SyntheticSet(vocab, words, spaces, offsets, src + corpus.doc_base, np.full(src.shape[0], rnd, np.int32), augmenter)
+        if seen is not None:
+            idx = np.flatnonzero(seen.add_new(hashes))
+            if idx.size != len(part):
+                part = part.subset(idx)
+        if n is not None and kept + len(part) > n:
+            part = part.subset(np.arange(n - kept))
+        kept += len(part)
+        yield labelled(part, skipped=first if rnd == 0 else None)
+        if n is not None and kept >= n:
+            break
     if n is not None and kept < n:
-        notes.append(
+        yield labelled(SyntheticSet.empty(vocab, augmenter), notes=[
             f"made {kept:,} of the {n:,} examples asked for: {n_iter} rounds over {docs.size:,} source texts "
             "gave no more distinct ones (raise n_iter, or add unlabelled texts)"
-        )
-    out.notes = notes
-    return out
+        ])  # fmt: skip
 
 
 def _sentences_per_doc(corpus: "TokenizedCorpus") -> np.ndarray:

@@ -13,12 +13,13 @@ stops when more rounds bring almost nothing new: those texts cannot give ``n``.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 if TYPE_CHECKING:
     from .corpus import TokenizedCorpus
+    from .store import SyntheticSink
     from .synthetic import SyntheticSet
 
 #: Rounds planned per wanted example and source text: room for 20% duplicates.
@@ -33,13 +34,31 @@ def run_augmenter(augmenter: Any, corpus: "TokenizedCorpus", n: int | None, *, s
     """``augmenter.augment(corpus, n, seed=seed)``, held to the augmenter contract: a
     :class:`SyntheticSet` of at most ``n`` examples, else one :class:`PluginOutputError`
     naming the plugin (and its distribution, for a third-party one)."""
+    synthetic = augmenter.augment(corpus, n, seed=seed)
+    _check_output(augmenter, synthetic, 0, n)
+    return synthetic
+
+
+def run_augmenter_parts(augmenter: Any, corpus: "TokenizedCorpus", n: int | None, *, seed: int = 0) -> Iterator[SyntheticSet]:
+    """The parts of ``augmenter.augment_parts(corpus, n, seed=seed)`` as they come, held to the
+    contract as :func:`run_augmenter` holds ``augment``: each a :class:`SyntheticSet`, at most
+    ``n`` examples in all."""
+    made = 0
+    for part in augmenter.augment_parts(corpus, n, seed=seed):
+        _check_output(augmenter, part, made, n)
+        made += len(part)
+        yield part
+
+
+def _check_output(augmenter: Any, synthetic: Any, before: int, n: int | None) -> None:
+    """Raise one :class:`PluginOutputError` naming the augmenter unless ``synthetic`` is a set that
+    keeps ``before`` + its examples within ``n``."""
     from .. import plugins
     from ..errors import PluginOutputError
     from .synthetic import SyntheticSet
 
-    synthetic = augmenter.augment(corpus, n, seed=seed)
-    if isinstance(synthetic, SyntheticSet) and (n is None or len(synthetic) <= n):
-        return synthetic
+    if isinstance(synthetic, SyntheticSet) and (n is None or before + len(synthetic) <= n):
+        return
     name = getattr(augmenter, "name", "") or type(augmenter).__name__
     who = f"augmenter {name!r}"
     try:
@@ -50,7 +69,9 @@ def run_augmenter(augmenter: Any, corpus: "TokenizedCorpus", n: int | None, *, s
         pass
     if not isinstance(synthetic, SyntheticSet):
         raise PluginOutputError(f"{who} returned {type(synthetic).__name__}, not a kdtext.augment.SyntheticSet")
-    raise PluginOutputError(f"{who} returned {len(synthetic):,} examples when asked for at most n={n:,}, against the augmenter contract")
+    raise PluginOutputError(
+        f"{who} returned {before + len(synthetic):,} examples when asked for at most n={n:,}, against the augmenter contract"
+    )
 
 
 def rounds_for(n: int, n_texts: int, default: int) -> int:
@@ -59,9 +80,15 @@ def rounds_for(n: int, n_texts: int, default: int) -> int:
 
 
 def augment_n(
-    corpus: "TokenizedCorpus", augmenter: str, params: dict[str, Any], n: int | None, *, seed: int = 0, engine: Any = None
-) -> tuple["SyntheticSet", dict[str, Any] | None]:
+    corpus: "TokenizedCorpus", augmenter: str, params: dict[str, Any], n: int | None, *, seed: int = 0, engine: Any = None,
+    sink: "SyntheticSink | None" = None,
+) -> tuple["SyntheticSet | None", dict[str, Any] | None]:
     """``n`` examples from ``corpus`` whenever its texts can give that many.
+
+    With ``sink`` (a :class:`kdtext.augment.store.SyntheticSink`), the examples go to it part
+    by part as the augmenter makes them (:meth:`kdtext.Augmenter.augment_parts`; the sink is
+    reset before each attempt) and None is returned in place of the set: memory holds one
+    part at a time. The sink then holds exactly the set that would have been returned.
 
     Unless ``params`` sets ``n_iter`` (or the augmenter has none), the rounds are sized
     from ``n`` and the source texts that can be augmented; if duplicates left the set
@@ -83,11 +110,22 @@ def augment_n(
     previous = -1
     while True:
         aug = get_augmenter(augmenter)(**(dict(params, n_iter=rounds) if sized else params))
-        if engine is None:
-            synthetic, figures = run_augmenter(aug, corpus, n, seed=seed), None
-        else:
+        synthetic: "SyntheticSet | None"
+        if engine is not None:
             synthetic, figures = engine.augment(corpus, aug, n, seed=seed)
-        if not sized or len(synthetic) >= n or rounds >= cap or len(synthetic) - previous < SATURATED * n:
+        elif sink is not None:
+            sink.reset()
+            for part in run_augmenter_parts(aug, corpus, n, seed=seed):
+                sink.add(part)
+            synthetic, figures = None, None
+        else:
+            synthetic, figures = run_augmenter(aug, corpus, n, seed=seed), None
+        made = len(synthetic) if synthetic is not None else sink.examples  # type: ignore[union-attr]
+        if not sized or made >= n or rounds >= cap or made - previous < SATURATED * n:
+            if synthetic is not None and sink is not None:
+                sink.reset()
+                sink.add(synthetic)
+                synthetic = None
             return synthetic, figures
-        previous = len(synthetic)
-        rounds = min(cap, max(rounds + 1, math.ceil(rounds * HEADROOM * n / max(len(synthetic), 1))))
+        previous = made
+        rounds = min(cap, max(rounds + 1, math.ceil(rounds * HEADROOM * n / max(made, 1))))

@@ -141,19 +141,9 @@ class SyntheticSet:
         """
         if not parts:
             raise ConfigError("nothing to concatenate")
-        vocab = parts[0].vocab
-        words = [parts[0].words]
-        index: dict[str, int] | None = None
-        for part in parts[1:]:
-            if part.vocab is vocab or part.vocab == vocab:
-                words.append(part.words)
-                continue
-            if index is None:
-                vocab = list(vocab)
-                index = {w: i for i, w in enumerate(vocab)}
-            remap = np.fromiter((index.setdefault(w, len(index)) for w in part.vocab), dtype=np.int32, count=len(part.vocab))
-            vocab.extend(list(index)[len(vocab) :])
-            words.append(remap[part.words] if len(part.words) else part.words)
+        merger = VocabularyMerger()
+        words = [merger.ids(part) for part in parts]
+        vocab = parts[0].vocab if merger.vocab == parts[0].vocab else merger.vocab
         lengths = np.concatenate([p.lengths() for p in parts])
         skipped: dict[str, int] = {}
         for p in parts:
@@ -279,12 +269,22 @@ class SyntheticSet:
             yield {"text": text, "source": sources[i], "augmenter": self.augmenter}
 
     def to_dataset(
-        self, targets: np.ndarray, label_space: "LabelSpace", *, soft: bool = True, source: str | None = None
+        self, targets: np.ndarray, label_space: "LabelSpace", *, soft: bool = True, source: str | None = None, lazy: bool = False
     ) -> "Dataset":
         """A :class:`kdtext.data.Dataset` of these examples with ``targets`` (one row each),
-        carrying words and spaces so that students need not re-tokenize."""
-        from ..data import Dataset
+        carrying words and spaces so that students need not re-tokenize.
 
+        With ``lazy``, texts, words and spaces are :class:`kdtext.data.RowView`\\s that make
+        each row from the arrays when it is read (for a set memory-mapped from disk).
+        """
+        from ..data import Dataset, RowView
+
+        if lazy:
+            n = len(self)
+            return Dataset(
+                RowView(n, self.text), targets, label_space, soft=soft, source=source,
+                words=RowView(n, lambda i: self.words_spaces(i)[0]), spaces=RowView(n, lambda i: self.words_spaces(i)[1]),
+            )  # fmt: skip
         words, spaces = self.to_words_spaces()
         return Dataset(self.texts(), targets, label_space, soft=soft, words=words, spaces=spaces, source=source)
 
@@ -317,7 +317,7 @@ class SyntheticSet:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SyntheticSet":
-        """Read a set written by :meth:`save`."""
+        """Read a set written by :meth:`save` (:func:`kdtext.augment.store.load_synthetic` also reads folders)."""
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
@@ -336,3 +336,33 @@ class SyntheticSet:
             )  # fmt: skip
         except (KeyError, ValueError, UnicodeDecodeError) as exc:
             raise KdtextError(f"{path}: not a kdtext synthetic set (damaged: {exc})") from None
+
+
+class VocabularyMerger:
+    """One vocabulary for the parts of a set: the first part's, extended by later parts' new words."""
+
+    def __init__(self) -> None:
+        self.vocab: list[str] | None = None
+        self._index: dict[str, int] | None = None
+        self._remaps: dict[int, tuple[list[str], np.ndarray | None]] = {}
+
+    def ids(self, part: SyntheticSet) -> np.ndarray:
+        """``part.words`` as ids into :attr:`vocab` (which grows by the words it lacked)."""
+        if self.vocab is None:
+            self.vocab = list(part.vocab)
+            self._remaps[id(part.vocab)] = (part.vocab, None)
+            return part.words
+        found = self._remaps.get(id(part.vocab))
+        if found is None or found[0] is not part.vocab:
+            remap = None
+            n = len(part.vocab)
+            if not (n <= len(self.vocab) and self.vocab[:n] == part.vocab):  # a prefix keeps its ids
+                if self._index is None:
+                    self._index = {word: i for i, word in enumerate(self.vocab)}
+                index = self._index
+                remap = np.fromiter((index.setdefault(w, len(index)) for w in part.vocab), dtype=np.int32, count=n)
+                self.vocab.extend(list(index)[len(self.vocab) :])
+            found = self._remaps[id(part.vocab)] = (part.vocab, remap)
+        remap = found[1]
+        return part.words if remap is None or not len(part.words) else remap[part.words]
+

@@ -26,7 +26,7 @@ Every augmenter returns at most ``n`` examples for ``augment(corpus, n, seed=)``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator
 
 from ..base import Augmenter
 from ..errors import ConfigError
@@ -93,12 +93,19 @@ class KernelAugmenter(Augmenter):
         return self.mode, {k: v for k, v in self.params.items()}, []
 
     def augment(self, corpus: "TokenizedCorpus", n: int | None, *, seed: int = 0) -> "SyntheticSet":
-        from ..augment import run_kernel
+        from ..augment import SyntheticSet
+
+        return SyntheticSet.concat(list(self.augment_parts(corpus, n, seed=seed)))
+
+    def augment_parts(self, corpus: "TokenizedCorpus", n: int | None, *, seed: int = 0) -> Iterator["SyntheticSet"]:
+        """The examples of :meth:`augment`, one kernel round at a time (see :func:`kdtext.augment.kernels.kernel_parts`)."""
+        from ..augment.kernels import kernel_parts
 
         mode, kwargs, notes = self.kernel_args(corpus)
-        result = run_kernel(corpus, n, seed=seed, mode=mode, augmenter=self.name, params=dict(self.params), **kwargs)
-        result.notes = notes + result.notes
-        return result
+        for i, part in enumerate(kernel_parts(corpus, n, seed=seed, mode=mode, augmenter=self.name, params=dict(self.params), **kwargs)):
+            if i == 0:
+                part.notes = notes + part.notes
+            yield part
 
 
 class MaskAugmenter(KernelAugmenter):

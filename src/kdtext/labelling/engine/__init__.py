@@ -34,6 +34,7 @@ __all__ = ["ENGINES", "RAY_INSTALL_HINT", "LabelOptions", "LocalEngine", "get_en
 
 if TYPE_CHECKING:
     from ...augment.corpus import TokenizedCorpus
+    from ...augment.store import SyntheticSink
     from ...augment.synthetic import SyntheticSet
     from .. import LabelResult
     from .ray_engine import RayEngine
@@ -68,18 +69,33 @@ class LocalEngine:
     def session(self) -> Iterator["LocalEngine"]:
         yield self
 
-    def augment(self, corpus: "TokenizedCorpus", augmenter: Any, n: int | None, *, seed: int = 0) -> tuple["SyntheticSet", dict[str, Any]]:
-        """``augmenter.augment(corpus, n, seed=seed)`` and its throughput figures."""
-        from ...augment import run_augmenter
+    def augment(
+        self, corpus: "TokenizedCorpus", augmenter: Any, n: int | None, *, seed: int = 0, sink: "SyntheticSink | None" = None
+    ) -> tuple["SyntheticSet | None", dict[str, Any]]:
+        """``augmenter.augment(corpus, n, seed=seed)`` and its throughput figures.
+
+        With ``sink`` (a :class:`kdtext.augment.store.SyntheticSink`) the examples go to it
+        part by part as the augmenter makes them (:meth:`kdtext.Augmenter.augment_parts`),
+        and None is returned in place of the set.
+        """
+        from ...augment.rounds import run_augmenter, run_augmenter_parts
 
         started = time.perf_counter()
-        synthetic = run_augmenter(augmenter, corpus, n, seed=seed)
+        synthetic = None
+        if sink is None:
+            synthetic = run_augmenter(augmenter, corpus, n, seed=seed)
+            made = len(synthetic)
+        else:
+            before = sink.examples
+            for part in run_augmenter_parts(augmenter, corpus, n, seed=seed):
+                sink.add(part)
+            made = sink.examples - before
         seconds = time.perf_counter() - started
         return synthetic, {
             "engine": "local",
             "workers": 1,
             "seconds": round(seconds, 3),
-            "examples_per_second": rate(len(synthetic), seconds),
+            "examples_per_second": rate(made, seconds),
         }
 
     def label(

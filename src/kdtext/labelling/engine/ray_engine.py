@@ -99,13 +99,7 @@ def shardable(augmenter: Any) -> bool:
 
 
 def augment_on_ray(
-    corpus: "TokenizedCorpus",
-    augmenter: Any,
-    n: int | None,
-    *,
-    seed: int = 0,
-    shards: int | None = None,
-    num_cpus_per_task: float = 1,
+    corpus: "TokenizedCorpus", augmenter: Any, n: int | None, *, seed: int = 0, shards: int | None = None, num_cpus_per_task: float = 1
 ) -> tuple["SyntheticSet", dict[str, Any]]:
     """``augmenter.augment(corpus, n, seed=seed)`` computed shard by shard on Ray.
 
@@ -572,9 +566,13 @@ class RayEngine:
             if started and not self.keep_alive:
                 ray.shutdown()
 
-    def augment(self, corpus: "TokenizedCorpus", augmenter: Any, n: int | None, *, seed: int = 0) -> tuple["SyntheticSet", dict[str, Any]]:
+    def augment(self, corpus: "TokenizedCorpus", augmenter: Any, n: int | None, *, seed: int = 0, sink: Any = None) -> tuple["SyntheticSet | None", dict[str, Any]]:
+        """Like :meth:`kdtext.labelling.engine.LocalEngine.augment`, on the cluster (``sink`` gets the merged set at once)."""
         with self.session():
-            return augment_on_ray(corpus, augmenter, n, seed=seed, shards=self.shards)
+            synthetic, figures = augment_on_ray(corpus, augmenter, n, seed=seed, shards=self.shards)
+        if sink is not None:
+            sink.add(synthetic)
+        return (synthetic if sink is None else None), figures
 
     def label(
         self,
