@@ -50,10 +50,10 @@ PARTS = ("synthetic", "pool", "train", "dev", "test")
 
 def _texts(run: Path) -> tuple[list[str], dict[str, int]]:
     """Synthetic texts, then the pool, train, dev and test texts; and the size of each part."""
-    from kdtext.augment import SyntheticSet
+    from kdtext.pipeline.artifacts import synthetic_of
     from kdtext.data import read_texts
 
-    synthetic = SyntheticSet.load(run / "augment" / "synthetic.npz")
+    synthetic = synthetic_of(run)
     pool_file = run / "data" / "unlabeled.jsonl"
     parts = {"synthetic": list(synthetic.texts()), "pool": read_texts(pool_file) if pool_file.stat().st_size else []}
     for name in ("train", "dev", "test"):
@@ -285,8 +285,8 @@ class Bench:
     """A built bench: the run's splits, the labelled transfer set and the teacher's sentence vectors."""
 
     def __init__(self, run: Path) -> None:
-        from kdtext.augment import SyntheticSet
         from kdtext.augment.builder import corpus_from_texts
+        from kdtext.pipeline.artifacts import synthetic_of
         from kdtext.data import Dataset, read_labelled, read_texts
         from kdtext.labels import LabelSpace
 
@@ -297,7 +297,7 @@ class Bench:
         offsets = np.cumsum([0] + [self.sizes[n] for n in PARTS])
         self.rows = {n: np.arange(offsets[i], offsets[i + 1]) for i, n in enumerate(PARTS)}
         self.probs = np.asarray(_array(run, "probs"))
-        synthetic = SyntheticSet.load(run / "augment" / "synthetic.npz")
+        synthetic = synthetic_of(run)
         self.synthetic = synthetic.to_dataset(self.probs[self.rows["synthetic"]], self.space, soft=True)
         pool = read_texts(run / "data" / "unlabeled.jsonl")
         corpus = corpus_from_texts(pool, lang="en", tagger=None)

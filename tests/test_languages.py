@@ -23,6 +23,7 @@ from kdtext.default_plugins.bert import teacher_ids as emission
 from kdtext.default_plugins.bert.teacher_ids import emission_problem, id_agreement, teacher_ids
 from kdtext.augment.builder import corpus_from_texts
 from kdtext.augment.corpus import TokenizedCorpus
+from kdtext.pipeline.artifacts import synthetic_of
 from kdtext.data import Dataset
 from kdtext.augment.tagging import best_tagger
 from kdtext.labels import LabelSpace
@@ -371,7 +372,7 @@ def test_a_run_in_a_language_without_a_tagger_turns_pos_swaps_off_with_a_note(tm
     augment = stages["augment"]["summary"]
     assert augment["n_synthetic"] == 40
     assert any("same-POS replacement is off" in note for note in augment["notes"])
-    synthetic = SyntheticSet.load(Path(runner.run_dir) / "augment" / "synthetic.npz")
+    synthetic = synthetic_of(Path(runner.run_dir))
     originals = [t for t, _ in SWEDISH]
     assert all(text not in originals for text in synthetic.texts())
     assert any(MASK in text for text in synthetic.texts())

@@ -160,7 +160,7 @@ def test_duplicates_across_train_and_test_are_counted(task, tmp_path):
 
 
 def test_augmenting_the_pool_and_the_vector_source_rerun_only_what_they_touch(task, tmp_path):
-    from kdtext.augment import SyntheticSet
+    from kdtext.pipeline.artifacts import synthetic_of
     from kdtext.students.vectors import load_vectors
 
     pool = [f"a zanzibar{i} spectacle with quokka{i} charm and wombat{i} wit" for i in range(30)]
@@ -171,7 +171,7 @@ def test_augmenting_the_pool_and_the_vector_source_rerun_only_what_they_touch(ta
     report = run_recipe(config, run_dir, quiet=True)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["stages"]["corpus"]["summary"]["n_docs"] == 40 + 30  # train and pool texts are augmented
-    synthetic = SyntheticSet.load(run_dir / "augment" / "synthetic.npz")
+    synthetic = synthetic_of(run_dir)
     from_pool = [text for text in synthetic.texts() if "quokka" in text or "zanzibar" in text or "wombat" in text]
     assert 0 < len(from_pool) < len(synthetic)
     _, embedding_vectors = load_vectors(run_dir / "vectors" / "vectors.npz")
@@ -205,12 +205,12 @@ def test_sizes_are_in_decimal_units_like_the_rest_of_kdtext():
 
 
 def test_several_augmenters_share_the_synthetic_set(task, tmp_path):
-    from kdtext.augment import SyntheticSet
+    from kdtext.pipeline.artifacts import synthetic_of
 
     config = load_config(task / "run.toml", {"augmenters": ["mask", "ngram", "pos"], "n_synthetic": 90})
     report = run_recipe(config, tmp_path / "run", quiet=True)
     per = report["augment"]["per_augmenter"]
     assert set(per) == {"mask", "ngram", "pos"} and sum(per.values()) == report["augment"]["n_synthetic"] > 0
-    synthetic = SyntheticSet.load(tmp_path / "run" / "augment" / "synthetic.npz")
+    synthetic = synthetic_of(tmp_path / "run")
     assert any("[MASK]" in text for text in synthetic.texts())
     assert report["labelling"]["n_synthetic"] == len(synthetic)

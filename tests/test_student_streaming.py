@@ -112,3 +112,35 @@ def test_row_views_index_slice_and_chain():
     both = RowView.chain(view, [7, 8])
     assert len(both) == 7 and list(both) == [0, 10, 20, 30, 40, 7, 8]
     assert RowView.chain([1], [2]) == [1, 2]
+
+
+def test_a_runs_transfer_set_read_off_disk_trains_the_student_of_the_in_memory_one(tmp_path):
+    """transfer_of (the distilled stage) against load_transfer + concat (in memory) on a run folder's files."""
+    import json
+
+    from kdtext.augment import make_augmenter
+    from kdtext.augment.builder import corpus_from_texts
+    from kdtext.augment.store import SyntheticWriter
+    from kdtext.pipeline.artifacts import concat, load_transfer, transfer_of
+
+    train, dev = gold(16, seed=1), gold(8, seed=2)
+    pool = ["zeta one was really it", "omega the a film quite"]
+    corpus = corpus_from_texts(train.texts + pool, lang="en", tagger=None)
+    run = tmp_path / "run"
+    with SyntheticWriter(run / "augment" / "synthetic") as writer:
+        for part in make_augmenter("mask", n_iter=3).augment_parts(corpus, 40, seed=0):
+            writer.add(part)
+    (run / "data").mkdir()
+    (run / "data" / "labels.json").write_text(json.dumps(SPACE.to_json()))
+    (run / "data" / "unlabeled.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in pool))
+    (run / "label").mkdir()
+    p = np.random.default_rng(0).uniform(size=writer.examples + len(pool)).astype(np.float32)
+    np.save(run / "label" / "probs.npy", np.stack([p, 1 - p], axis=1))
+    memory, disk = concat(*load_transfer(run, "en")), transfer_of(run, "en")
+    assert list(disk.texts) == memory.texts and list(disk.words) == memory.words and np.array_equal(disk.targets, memory.targets)
+    weights = []
+    for transfer in (memory, disk):
+        student = build_student("spacy-fast", **FAST)
+        student.fit(train, dev, transfer, seed=0)
+        weights.append(student.nlp.get_pipe("textcat").model.to_bytes())
+    assert weights[0] == weights[1]

@@ -5,16 +5,19 @@ benchmarks and ``kdtext`` commands).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import plugins
-from ..data import Dataset, read_labelled, read_texts
+from ..data import Dataset, RowView, read_labelled, read_texts
 from ..errors import ModelError
 from ..io import read_json
 from ..labels import LabelSpace
 from .runner import StageContext
+
+if TYPE_CHECKING:
+    from ..augment.synthetic import SyntheticSet
 
 
 def label_space_of(ctx: StageContext) -> LabelSpace:
@@ -40,14 +43,40 @@ def load_teacher(ctx: StageContext) -> Any:
     return plugins.get_teacher(ctx.config.teacher).load(ctx.input("teacher") / "model")
 
 
+def synthetic_of(run_dir: Path) -> "SyntheticSet":
+    """The synthetic set of a run's augment stage, memory-mapped (runs made before it was a folder: the ``.npz``)."""
+    from ..augment.store import load_synthetic
+
+    folder = run_dir / "augment" / "synthetic"
+    return load_synthetic(folder if folder.exists() else run_dir / "augment" / "synthetic.npz")
+
+
 def load_transfer(run_dir: Path, lang: str) -> tuple[Dataset, Dataset]:
-    """The teacher-labelled synthetic examples and unlabelled pool of a run, as two soft datasets."""
-    from ..augment import SyntheticSet
+    """The teacher-labelled synthetic examples and unlabelled pool of a run, as two soft datasets (in memory)."""
+    return _transfer(run_dir, lang, lazy=False)
+
+
+def transfer_of(run_dir: Path, lang: str) -> Dataset:
+    """A run's whole transfer set (synthetic examples, then the unlabelled pool) as one soft dataset read off disk.
+
+    The synthetic examples' texts, words and spaces are :class:`~kdtext.data.RowView`\\s over the
+    memory-mapped set, the targets the memory-mapped ``probs.npy``: rows are read as a student
+    uses them, so the set's size costs disk, not memory (the ``distilled`` stage).
+    """
+    synthetic, pool = _transfer(run_dir, lang, lazy=True)
+    targets = np.load(run_dir / "label" / "probs.npy", mmap_mode="r")
+    return Dataset(
+        RowView.chain(synthetic.texts, pool.texts), targets, synthetic.label_space, soft=True,
+        words=RowView.chain(synthetic.words, pool.words), spaces=RowView.chain(synthetic.spaces, pool.spaces),
+    )  # fmt: skip
+
+
+def _transfer(run_dir: Path, lang: str, *, lazy: bool) -> tuple[Dataset, Dataset]:
     from ..augment.builder import corpus_from_texts
 
     space = LabelSpace.from_json(read_json(run_dir / "data" / "labels.json"))
-    probs = np.load(run_dir / "label" / "probs.npy")
-    synthetic = SyntheticSet.load(run_dir / "augment" / "synthetic.npz")
+    probs = np.load(run_dir / "label" / "probs.npy", mmap_mode="r" if lazy else None)
+    synthetic = synthetic_of(run_dir)
     pool_file = run_dir / "data" / "unlabeled.jsonl"
     pool = read_texts(pool_file) if pool_file.stat().st_size else []
     n = len(synthetic)
@@ -62,7 +91,7 @@ def load_transfer(run_dir: Path, lang: str) -> tuple[Dataset, Dataset]:
         words=[pool_corpus.doc_words(i) for i in range(pool_corpus.n_docs)],
         spaces=[pool_corpus.doc_spaces(i) for i in range(pool_corpus.n_docs)],
     )
-    return synthetic.to_dataset(probs[:n], space, soft=True), pool_data
+    return synthetic.to_dataset(probs[:n], space, soft=True, lazy=lazy), pool_data
 
 
 def concat(a: Dataset, b: Dataset) -> Dataset:
@@ -72,11 +101,12 @@ def concat(a: Dataset, b: Dataset) -> Dataset:
         width = (a.reps if a.reps is not None else b.reps).shape[1]  # type: ignore[union-attr]
         reps = np.concatenate([d.reps if d.reps is not None else np.full((len(d), width), np.nan, np.float32) for d in (a, b)])
     return Dataset(
-        a.texts + b.texts,
+        RowView.chain(a.texts, b.texts),
         np.concatenate([a.targets, b.targets]),
         a.label_space,
         soft=True,
-        words=(a.words or []) + (b.words or []),
-        spaces=(a.spaces or []) + (b.spaces or []),
+        words=RowView.chain(a.words if a.words is not None else [], b.words if b.words is not None else []),
+        spaces=RowView.chain(a.spaces if a.spaces is not None else [], b.spaces if b.spaces is not None else []),
         reps=reps,
     )
+

@@ -14,6 +14,9 @@ from ..config import RunConfig
 from ..runner import StageContext
 from .teacher import _teacher_source
 
+#: The synthetic set's folder in the augment stage's output (runs made before it held ``synthetic.npz``).
+SYNTHETIC = "synthetic"
+
 
 def _augmenter_instances(config: RunConfig, mask_token: str | None, n_docs: int = 0) -> list[Any]:
     """One augmenter per name, each with the shared parameters it knows.
@@ -77,27 +80,30 @@ def _corpus_settings(config: RunConfig) -> Any:
 
 
 def stage_augment(ctx: StageContext) -> dict[str, Any]:
-    from ...augment import SyntheticSet
+    """The synthetic set, written to ``augment/synthetic/`` round by round as the augmenters make it
+    (:class:`kdtext.augment.store.SyntheticWriter`): memory holds one round's examples, whatever ``n_synthetic``."""
     from ...augment.corpus import TokenizedCorpus
+    from ...augment.store import SyntheticWriter
 
     config = ctx.config
     corpus = TokenizedCorpus.load(ctx.input("corpus") / "corpus")
     augmenters = _augmenter_instances(config, ctx.summary("teacher").get("mask_token"), corpus.n_docs)
-    parts, notes, figures = [], [], {}
+    counts, figures = {}, {}
     engine = _engine(config)
     share, extra = divmod(config.n_synthetic, max(len(augmenters), 1))
-    for i, augmenter in enumerate(augmenters):
-        n = share + (1 if i < extra else 0)
-        part, figures[augmenter.name] = engine.augment(corpus, augmenter, n, seed=config.seed + 1000 * i)
-        ctx.log(f"{augmenter.name}: {len(part):,} synthetic examples ({_rate_line(figures[augmenter.name])})")
-        notes.extend(getattr(part, "notes", []) or [])
-        parts.append(part)
-    synthetic = SyntheticSet.concat(parts) if parts else SyntheticSet.empty(corpus.vocab)
-    synthetic.save(ctx.out / "synthetic.npz")
+    with SyntheticWriter(ctx.out / SYNTHETIC) as writer:
+        for i, augmenter in enumerate(augmenters):
+            n = share + (1 if i < extra else 0)
+            before = writer.examples
+            _, figures[augmenter.name] = engine.augment(corpus, augmenter, n, seed=config.seed + 1000 * i, sink=writer)
+            counts[augmenter.name] = writer.examples - before
+            ctx.log(f"{augmenter.name}: {counts[augmenter.name]:,} synthetic examples ({_rate_line(figures[augmenter.name])})")
+        writer.close(vocab=corpus.vocab)
+        notes = list(writer.notes)
     for note in notes:
         ctx.log(f"note: {note}")
     return {
-        "n_synthetic": len(synthetic), "per_augmenter": {a.name: len(p) for a, p in zip(augmenters, parts)}, "notes": notes,
+        "n_synthetic": writer.examples, "per_augmenter": counts, "notes": notes,
         "engine": {"name": config.engine, "per_augmenter": figures},
     }  # fmt: skip
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...io import atomic_write
 from ...labelling import LabelOptions, LabelResult
-from ..artifacts import label_space_of, load_teacher, unlabeled
+from ..artifacts import label_space_of, load_teacher, synthetic_of, unlabeled
 from ..config import RunConfig
 from ..runner import StageContext
 from .augment import _engine
@@ -20,13 +20,11 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
     """Label through the run's engine (:func:`kdtext.labelling.label_with_teacher`, the one labelling
     path): synthetic examples from the teacher's input ids where it offers them
     (:meth:`kdtext.Teacher.input_ids`), else from their texts; then the unlabelled texts."""
-    from ...augment import SyntheticSet
-
     config = ctx.config
     teacher = load_teacher(ctx)
     engine = _engine(config)
     local = config.engine == "local"
-    synthetic = SyntheticSet.load(ctx.input("augment") / "synthetic.npz")
+    synthetic = synthetic_of(ctx.runner.run_dir)
     pool = unlabeled(ctx)
     space = label_space_of(ctx)
     options = LabelOptions(

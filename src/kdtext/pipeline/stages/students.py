@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from ... import plugins
-from ..artifacts import concat, load_teacher, load_transfer, split, unlabeled
+from ..artifacts import load_teacher, split, transfer_of, unlabeled
 from ..config import RunConfig
 from ..runner import StageContext
 from . import _jsonable
@@ -74,7 +74,8 @@ def stage_baseline(ctx: StageContext) -> dict[str, Any]:
 
 
 def stage_distilled(ctx: StageContext) -> dict[str, Any]:
-    transfer = concat(*load_transfer(ctx.runner.run_dir, ctx.config.lang))
+    # read off disk as the student uses it: a transfer set of a million examples costs no more memory than one of ten thousand
+    transfer = transfer_of(ctx.runner.run_dir, ctx.config.lang)
     ctx.log(f"training on {len(split(ctx, 'train')):,} gold + {len(transfer):,} teacher-labelled examples")
     from ...students import fit_student, save_student
 
