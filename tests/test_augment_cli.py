@@ -120,3 +120,17 @@ def test_augment_does_not_import_torch(tmp_path, source):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "False" and len(out.read_text().splitlines()) == 20
+
+
+def test_tag_sample_option_states_the_default_and_zero_tags_everything_in_context(tmp_path, source):
+    from kdtext.augment.builder import TAG_SAMPLE
+
+    help_text = " ".join(invoke("augment", "--help").output.split())
+    assert f"[default: {TAG_SAMPLE}]" in help_text and "0: tag every text in context" in help_text
+    outputs = []
+    for sample in (0, 3):  # 3 tokens: the first text is tagged in context, the others by word type
+        out = tmp_path / f"out{sample}.jsonl"
+        result = invoke("augment", source, "-o", out, "--augmenter", "pos", "--param", "p_pos=0.5", "--n", 30, "--tag-sample", sample, "--quiet")
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_text(encoding="utf-8"))
+    assert outputs[0] != outputs[1]

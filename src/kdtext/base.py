@@ -311,7 +311,8 @@ class Augmenter(Plugin, ABC):
     seeded by ``(seed, doc_keys[d])`` alone, not by its position: the integrations of
     :mod:`kdtext.integrations` then augment a whole batch in one call; default False:
     they call ``augment`` once per text, on a one-document corpus, with a seed derived
-    from the text).
+    from the text); ``augment_parts`` (the set in parts as they are made, which ``kdtext
+    run`` and ``kdtext augment`` write to disk one at a time; default: one part).
     """
 
     kind: ClassVar[str] = "augmenter"
