@@ -1,6 +1,6 @@
 """Where tokenizing and tagging spend their time, and how well word-type tags agree with tags in context.
 
-    python benchmarks/tagging.py speed [--data demo bbc ...] [--repeats 3]
+    python benchmarks/tagging.py speed [--data demo bbc FILE.jsonl ...] [--repeats 3]
     python benchmarks/tagging.py agreement [--data demo] [--samples 10000 50000 100000]
     python benchmarks/tagging.py quality RUN [--seeds 0 1] [--tag-samples 0 50000]
 
@@ -17,8 +17,10 @@ for several sample sizes; Brill's agreement with spaCy beside it.
 ``quality``: what the tags do to the distilled student. For each seed and each
 ``tag_sample`` (0: every text tagged in context, as before), the recipe of ``kdtext run``
 from the corpus on, with RUN's finetuned teacher, labels (its label cache) and word vectors:
-corpus of the train and unlabelled texts, the run's augmenters and ``n_synthetic``, labels,
-the distilled student (seed = the seed). Prints dev and test accuracy per cell and appends
+corpus of the train and unlabelled texts, the run's augmenters and ``n_synthetic`` (or
+``--n-synthetic``), labels,
+the distilled student (seed = the seed; ``--no-pool``: on the synthetic examples alone, where
+their quality shows most). Prints dev and test accuracy per cell and appends
 each result to ``RUN/tagging_quality.jsonl`` (a rerun skips finished cells). The seed varies
 augmentation and student; the teacher is the run's.
 
@@ -44,10 +46,14 @@ def load_average() -> str:
 
 
 def texts_of(names: list[str]) -> list[str]:
+    """The train and pool texts of built-in data sets, or the texts of JSONL files (names ending in .jsonl)."""
     from kdtext.datasets import builtin_splits
 
     texts: list[str] = []
     for name in names:
+        if name.endswith(".jsonl"):
+            texts += [json.loads(line)["text"] for line in open(name, encoding="utf-8")]
+            continue
         train, _, _, pool = builtin_splits(name)
         texts += train.texts + pool
     return texts
@@ -88,7 +94,7 @@ def speed(args: argparse.Namespace) -> None:
 
     texts = texts_of(args.data)
     n = len(texts)
-    print(f"{n:,} texts ({', '.join(args.data)}); one process, CPU seconds, best of {args.repeats}; {load_average()}")
+    print(f"{n:,} texts ({', '.join(Path(d).name for d in args.data)}); one process, CPU seconds, best of {args.repeats}; {load_average()}")
     print(f"  import spacy (thinc imports torch)         {import_cost(False):7.2f} s")
     print(f"  import spacy without torch (kdtext augment){import_cost(True):7.2f} s")
     seconds, nlp = cpu(lambda: blank_pipeline("en"))
@@ -176,6 +182,8 @@ def quality(args: argparse.Namespace) -> None:
 
     run = args.run
     config = RunConfig(**{k: v for k, v in json.loads((run / "config.json").read_text()).items() if k in RunConfig.__dataclass_fields__})
+    if args.n_synthetic is not None:
+        config.n_synthetic = args.n_synthetic
     space = LabelSpace.from_json(json.loads((run / "data" / "labels.json").read_text("utf-8")))
     train, dev, test = (split_of(run, name) for name in ("train", "dev", "test"))
     from kdtext.data import read_texts
@@ -191,11 +199,12 @@ def quality(args: argparse.Namespace) -> None:
     pool_data = Dataset(pool, pool_probs, space, soft=True, words=[pool_corpus.doc_words(i) for i in range(pool_corpus.n_docs)],
                         spaces=[pool_corpus.doc_spaces(i) for i in range(pool_corpus.n_docs)])  # fmt: skip
     out = run / "tagging_quality.jsonl"
-    done = {(r["seed"], r["tag_sample"]) for r in map(json.loads, out.read_text().splitlines())} if out.exists() else set()
-    print(f"{run}: teacher {config.teacher}, {config.n_synthetic:,} synthetic + {len(pool):,} unlabelled, student {config.student}; {load_average()}")
+    done = {(r["seed"], r["tag_sample"], r["n_synthetic"], r["pool"]) for r in map(json.loads, out.read_text().splitlines())} if out.exists() else set()
+    print(f"{run}: teacher {config.teacher}, {config.n_synthetic:,} synthetic" + ("" if args.no_pool else f" + {len(pool):,} unlabelled")
+          + f", student {config.student}; {load_average()}")  # fmt: skip
     for seed in args.seeds:
         for tag_sample in args.tag_samples:
-            if (seed, tag_sample) in done:
+            if (seed, tag_sample, config.n_synthetic, not args.no_pool) in done:
                 continue
             started = time.perf_counter()
             builder = CorpusBuilder(config.lang, "auto", tag_sample=tag_sample)
@@ -209,21 +218,24 @@ def quality(args: argparse.Namespace) -> None:
                 parts.append(augmenter.augment(corpus, share + (1 if i < extra else 0), seed=seed + 1000 * i))
             synthetic = SyntheticSet.concat(parts)
             probs = teacher.label(None, synthetic.teacher_ids(teacher.tokenizer).tolist(), **label_options).probs
-            transfer = concat(synthetic.to_dataset(probs, space, soft=True), pool_data)
+            transfer = synthetic.to_dataset(probs, space, soft=True)
+            if not args.no_pool:
+                transfer = concat(transfer, pool_data)
             params = {**config.student_params, "lang": config.lang, "progress": False}
             if (run / "vectors" / "vectors.npz").exists():
                 params["vectors"] = str(run / "vectors" / "vectors.npz")
             student = build_student(config.student, **params)
             fit_student(student, train, dev, transfer, seed=seed, name=config.student)
             accuracy = {name: float(np.mean(student.predict_proba(data.texts).argmax(1) == data.targets.argmax(1))) for name, data in (("dev", dev), ("test", test))}
-            row = {"seed": seed, "tag_sample": tag_sample, **accuracy, "tokens_tagged_in_context": builder.tagging.in_context,
+            row = {"seed": seed, "tag_sample": tag_sample, "n_synthetic": config.n_synthetic, "pool": not args.no_pool, **accuracy, "tokens_tagged_in_context": builder.tagging.in_context,
                    "synthetic": len(synthetic), "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
             with open(out, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row) + "\n")
             print(f"  seed {seed}, tag_sample {tag_sample:>6}: dev {accuracy['dev']:.4f}, test {accuracy['test']:.4f} ({row['seconds']:.0f} s)", flush=True)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     for tag_sample in args.tag_samples:
-        cells = [r for r in rows if r["tag_sample"] == tag_sample and r["seed"] in args.seeds]
+        cells = [r for r in rows if r["tag_sample"] == tag_sample and r["seed"] in args.seeds and r["n_synthetic"] == config.n_synthetic
+                 and r["pool"] == (not args.no_pool)]  # fmt: skip
         if cells:
             print(f"tag_sample {tag_sample:>6}: dev {np.mean([r['dev'] for r in cells]):.4f}, test {np.mean([r['test'] for r in cells]):.4f} (mean of seeds {sorted(r['seed'] for r in cells)})")
 
@@ -241,6 +253,8 @@ def main() -> None:
     p.add_argument("run", type=Path)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     p.add_argument("--tag-samples", nargs="+", type=int, default=[0, 50_000])
+    p.add_argument("--n-synthetic", type=int, help="Synthetic examples per cell [default: the run's n_synthetic].")
+    p.add_argument("--no-pool", action="store_true", help="Train on the synthetic examples alone (more sensitive to them).")
     args = parser.parse_args()
     {"speed": speed, "agreement": agreement, "quality": quality}[args.what](args)
 
