@@ -183,6 +183,41 @@ def test_token_arrays_match_the_token_loop():
             assert corpus.sent_starts[span].astype(bool).tolist() == starts, texts[i]
 
 
+@pytest.mark.parametrize("tagged,sentences", [(False, False), (True, False), (False, True)])
+def test_the_array_path_builds_the_corpus_of_the_token_loop(tagged, sentences):
+    """Random texts of awkward pieces, read as arrays (CorpusBuilder.add on Docs) and token by
+    token (doc_tokens + add_tokens, every document tagged on its own): the same corpus."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from kdtext.augment.tagging import best_tagger, tagger_for
+    from kdtext.augment.tokenizer import blank_pipeline, doc_tokens
+
+    if tagged and best_tagger("en") is None:
+        pytest.skip("no English tagger installed")
+    tagger = tagger_for("en") if tagged else None
+    nlp = blank_pipeline("en")
+    pieces = st.sampled_from(["word", "Don't", "great!", " ", "  ", "\n", "\t", "\n\n ", "ok.", "é", "1,000", "-", "(a)", "Hi. So"])
+
+    @settings(max_examples=25 if tagged else 120, deadline=None)
+    @given(st.lists(st.lists(pieces, max_size=12).map("".join), max_size=6))
+    def check(texts):
+        docs = list(nlp.pipe(texts) if sentences else nlp.tokenizer.pipe(texts))
+        builder = CorpusBuilder("en", tagger, tag_sample=None)
+        builder.add(docs)
+        reference = CorpusBuilder("en", None)
+        for doc in docs:
+            words, spaces, starts, _ = doc_tokens(doc)
+            reference.add_tokens(words, spaces, None if tagger is None else tagger.tag(words), starts)
+        expected, got = reference.build(), builder.build()
+        for name in ("words", "spaces", "tags", "sent_starts", "doc_offsets"):
+            a, b = getattr(expected, name), getattr(got, name)
+            assert a.dtype == b.dtype and np.array_equal(a, b), name
+        assert (got.vocab, got.tag_names) == (expected.vocab, expected.tag_names)
+
+    check()
+
+
 def test_vocabulary_numbers_words_in_order_of_first_appearance():
     corpus = corpus_from_texts(["b a b", "c a d"], lang="en", tagger=None, batch_size=2)
     assert corpus.vocab == ["b", "a", "c", "d"]

@@ -159,35 +159,3 @@ def test_an_augmenter_without_doc_keys_runs_text_by_text_seeded_from_the_text(re
     assert len(a) == 4 and sorted(a[0].split()) == sorted(texts[0].split())
     assert a[2:] == list(augment_stream(texts[1:], "shuffle-words", n_per_text=2, seed=3))  # not its position
     assert a != list(augment_stream(texts, "shuffle-words", n_per_text=2, seed=4))
-
-
-@pytest.mark.parametrize("tagged", [False, True])
-def test_corpus_of_docs_is_the_corpus_builder_s_corpus(tagged):
-    import numpy as np
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    from kdtext.augment.builder import CorpusBuilder
-    from kdtext.augment.tokenizer import blank_pipeline
-    from kdtext.integrations.streams import corpus_of_docs
-    from kdtext.augment.tagging import best_tagger, tagger_for
-
-    if tagged and best_tagger("en") is None:
-        pytest.skip("no English tagger installed")
-    tagger = tagger_for("en") if tagged else None
-    nlp = blank_pipeline("en")
-    pieces = st.sampled_from(["word", "Don't", "great!", " ", "  ", "\n", "\t", "\n\n ", "ok.", "é", "1,000", "-", "(a)"])
-
-    @settings(max_examples=25 if tagged else 120, deadline=None)
-    @given(st.lists(st.lists(pieces, max_size=12).map("".join), max_size=6))
-    def check(texts):
-        docs = list(nlp.tokenizer.pipe(texts))
-        builder = CorpusBuilder("en", tagger)
-        builder.add(docs)
-        expected, got = builder.build(), corpus_of_docs(docs, "en", tagger)
-        for name in ("words", "spaces", "tags", "sent_starts", "doc_offsets"):
-            a, b = getattr(expected, name), getattr(got, name)
-            assert a.dtype == b.dtype and np.array_equal(a, b), name
-        assert (got.vocab, got.tag_names, got.tagger) == (expected.vocab, expected.tag_names, expected.tagger)
-
-    check()

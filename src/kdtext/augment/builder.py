@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ConfigError, KdtextError
 from .corpus import ARRAYS, FORMAT_VERSION, TokenizedCorpus
 from .pos_lexicon import SampledTagging
-from .tokenizer import MAX_CHARS, blank_pipeline, check_text, doc_arrays, doc_tokens, is_doc
+from .tokenizer import MAX_CHARS, blank_pipeline, check_text, doc_arrays, doc_tokens, hash_ids, is_doc, string_ids
 
 if TYPE_CHECKING:
     from ..base import Tagger
@@ -178,36 +178,20 @@ class CorpusBuilder:
             for doc in docs:
                 words, spaces, starts, tags = doc_tokens(doc)
                 if tags is None and self.tagging is not None:
-                    ids = _intern(words, self._index, self.vocab)
+                    ids = string_ids(words, self._index, self.vocab)
                     tag_ids = self.tagging.tags(ids, np.asarray([len(ids)]), self.vocab, self._tag_id)
                     tags = [self.tag_names[t] for t in tag_ids.tolist()]
                 self.add_tokens(words, spaces, tags, starts)
             return
         orth, spaces, starts, lengths = doc_arrays(docs)
-        ids = self._word_ids(orth, docs)
+        ids = hash_ids(orth, docs, self._by_hash, self._index, self.vocab)
         tags = np.zeros(ids.shape[0], np.int32)
         if self.tagging is not None:
             tags = self.tagging.tags(ids, lengths, self.vocab, self._tag_id)
         self._append(ids, spaces, tags, starts, lengths)
 
     def _tag_id(self, tag: str) -> int:
-        return int(_intern((tag,), self._tag_index, self.tag_names)[0])
-
-    def _word_ids(self, orth: np.ndarray, docs: Sequence[Any]) -> np.ndarray:
-        """Vocabulary ids of ORTH hashes; new words are numbered in order of first appearance, as :meth:`add_tokens` does."""
-        hashes, first, inverse = np.unique(orth, return_index=True, return_inverse=True)
-        ids = np.empty(hashes.shape[0], np.int32)
-        by_hash = self._by_hash
-        stores = {id(doc.vocab): doc.vocab.strings for doc in docs}
-        store = next(iter(stores.values()), None)
-        for j in np.argsort(first, kind="stable").tolist():
-            h = int(hashes[j])
-            wid = by_hash.get(h)
-            if wid is None:
-                word = store[h] if len(stores) == 1 else next(s[h] for s in stores.values() if h in s)
-                wid = by_hash[h] = int(_intern((word,), self._index, self.vocab)[0])
-            ids[j] = wid
-        return ids[inverse.reshape(-1)]
+        return int(string_ids((tag,), self._tag_index, self.tag_names)[0])
 
     def add_tokens(
         self,
@@ -220,8 +204,8 @@ class CorpusBuilder:
         n = len(words)
         if len(spaces) != n or (tags is not None and len(tags) != n) or (sent_starts is not None and len(sent_starts) != n):
             raise ConfigError("words, spaces, tags and sent_starts of a document must have the same length")
-        ids = _intern(words, self._index, self.vocab)
-        tag_ids = _intern(tags, self._tag_index, self.tag_names) if tags is not None else np.zeros(n, np.int32)
+        ids = string_ids(words, self._index, self.vocab)
+        tag_ids = string_ids(tags, self._tag_index, self.tag_names) if tags is not None else np.zeros(n, np.int32)
         starts = np.zeros(n, np.uint8)
         if sent_starts is not None:
             starts[:] = np.asarray(sent_starts, dtype=bool)
@@ -284,14 +268,3 @@ class CorpusBuilder:
             tagger=self.tagger_name,
         )
 
-
-def _intern(items: Sequence[str], index: dict[str, int], table: list[str]) -> np.ndarray:
-    """int32 ids of ``items`` in ``table`` (``index``: item -> id), appending the items it lacks."""
-    ids = np.empty(len(items), np.int32)
-    for j, item in enumerate(items):
-        found = index.get(item)
-        if found is None:
-            found = index[item] = len(table)
-            table.append(item)
-        ids[j] = found
-    return ids

@@ -151,6 +151,37 @@ def doc_arrays(docs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return orth, spaces, starts, kept_lengths
 
 
+def string_ids(strings: Sequence[str], index: dict[str, int], names: list[str]) -> np.ndarray:
+    """int32 ids of ``strings`` in ``names`` (``index``: string -> id), appending the strings it lacks:
+    how a corpus numbers its words and tags, in order of first appearance."""
+    ids = np.empty(len(strings), np.int32)
+    for j, string in enumerate(strings):
+        found = index.get(string)
+        if found is None:
+            found = index[string] = len(names)
+            names.append(string)
+        ids[j] = found
+    return ids
+
+
+def hash_ids(orth: np.ndarray, docs: Sequence[Any], by_hash: dict[int, int], index: dict[str, int], names: list[str]) -> np.ndarray:
+    """:func:`string_ids` of the words whose ORTH hashes are ``orth`` (int32), looked up by hash first
+    (``by_hash`` remembers them): new words are numbered in order of first appearance, as
+    :func:`string_ids` would number the strings, but each distinct hash is looked at once."""
+    hashes, first, inverse = np.unique(orth, return_index=True, return_inverse=True)
+    ids = np.empty(hashes.shape[0], np.int32)
+    stores = {id(doc.vocab): doc.vocab.strings for doc in docs}
+    store = next(iter(stores.values()), None)
+    for j in np.argsort(first, kind="stable").tolist():
+        h = int(hashes[j])
+        wid = by_hash.get(h)
+        if wid is None:
+            word = store[h] if len(stores) == 1 else next(s[h] for s in stores.values() if h in s)
+            wid = by_hash[h] = int(string_ids((word,), index, names)[0])
+        ids[j] = wid
+    return ids[inverse.reshape(-1)]
+
+
 def doc_tokens(doc: Any) -> tuple[list[str], list[bool], list[bool], list[str] | None]:
     """``(words, spaces, sent_starts, tags)`` of a spaCy ``Doc``: whitespace tokens dropped (a space flag
     on the token before them), tags only where the Doc has POS annotation (else None)."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -49,18 +49,6 @@ def text_keys(texts: Sequence[str]) -> np.ndarray:
     for i, text in enumerate(texts):
         digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
         out[i] = int.from_bytes(digest, "little")
-    return out
-
-
-def string_ids(strings: Iterable[str], index: dict[str, int], names: list[str]) -> list[int]:
-    """The id of each string in ``names``, appending the new ones (``index`` maps a name to its id)."""
-    out = []
-    for string in strings:
-        i = index.get(string)
-        if i is None:
-            i = index[string] = len(names)
-            names.append(string)
-        out.append(i)
     return out
 
 

@@ -167,7 +167,8 @@ class _RunningCorpus:
     """
 
     def __init__(self, lang: str, keyed: Any, tagger: str = "auto"):
-        from .batches import string_ids, tagger_for_augmenter
+        from ..augment.tokenizer import string_ids
+        from .batches import tagger_for_augmenter
 
         self.lang = lang
         self.tagger = tagger_for_augmenter(keyed.augmenter, lang, tagger)
@@ -190,11 +191,10 @@ class _RunningCorpus:
         import numpy as np
 
         from ..augment.corpus import TokenizedCorpus
-        from ..augment.tokenizer import doc_tokens
-        from .batches import string_ids
+        from ..augment.tokenizer import doc_tokens, string_ids
 
         words, spaces, starts, tags = doc_tokens(doc)
-        ids = np.asarray(string_ids(words, self.index, self.vocab), dtype=np.int32)
+        ids = string_ids(words, self.index, self.vocab)
         tag_ids = np.zeros(len(words), dtype=np.int32)
         if self.reads_tags and words:
             if tags is None and self.tagger is not None:
@@ -204,7 +204,7 @@ class _RunningCorpus:
                     if len(self.tag_cache) < TAG_CACHE_SIZE:
                         self.tag_cache[text_key] = tags
             if tags is not None:
-                tag_ids = np.asarray(string_ids(tags, self.tag_index, self.tag_names), dtype=np.int32)
+                tag_ids = string_ids(tags, self.tag_index, self.tag_names)
                 if first:
                     self._count(ids, tag_ids)
         n = len(words)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .batches import KeyedAugmenter, string_ids, tagger_for_augmenter, text_keys
+from .batches import KeyedAugmenter, tagger_for_augmenter, text_keys
 
 if TYPE_CHECKING:
     from ..augment.corpus import TokenizedCorpus
@@ -124,55 +124,14 @@ class TextAugmenter:
 
 
 def corpus_of_docs(docs: Sequence[Any], lang: str, tagger: Any = None) -> "TokenizedCorpus":
-    """The corpus :class:`kdtext.augment.builder.CorpusBuilder` makes of spaCy ``Doc``\\s without sentence
-    boundaries (each document one sentence) or POS annotation, from their token arrays.
+    """The corpus of spaCy ``Doc``\\s made without sentence boundaries (each document one sentence),
+    every document tagged in context by ``tagger`` (a :class:`kdtext.Tagger`, or None): a
+    :class:`~kdtext.augment.builder.CorpusBuilder`, which reads a batch's tokens as arrays."""
+    from ..augment.builder import CorpusBuilder
 
-    Whitespace tokens become a space flag on the token before them in the same document;
-    the vocabulary is in order of first appearance; ``tagger`` (a :class:`kdtext.Tagger`)
-    tags each document. For the integrations' hot path: ``doc.to_array`` instead of a
-    Python loop over token objects.
-    """
-    from spacy.attrs import IS_SPACE, ORTH, SPACY
-
-    from ..augment.corpus import TokenizedCorpus
-
-    lengths = np.fromiter((len(doc) for doc in docs), dtype=np.int64, count=len(docs))
-    table = np.concatenate([doc.to_array([ORTH, SPACY, IS_SPACE]) for doc in docs]) if lengths.sum() else np.zeros((0, 3), np.uint64)
-    orth, space, blank = table[:, 0], table[:, 1].astype(np.uint8), table[:, 2].astype(bool)
-    doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
-    # a whitespace token becomes a space flag on the last kept token before it, in its document
-    position = np.arange(orth.shape[0], dtype=np.int64)
-    last_kept = np.maximum.accumulate(np.where(blank, -1, position)) if orth.size else position
-    flagged = last_kept[blank]
-    flagged = flagged[(flagged >= 0) & (doc_of[np.maximum(flagged, 0)] == doc_of[blank])]
-    space[flagged] = 1
-    keep = ~blank
-    orth, space, doc_of = orth[keep], space[keep], doc_of[keep]
-    kept_lengths = np.bincount(doc_of, minlength=len(docs)).astype(np.int64)
-    offsets = np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64)
-    space[offsets[1:][kept_lengths > 0] - 1] = 0
-    hashes, first, inverse = np.unique(orth, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")  # ids in order of first appearance, as CorpusBuilder numbers them
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.shape[0])
-    words = rank[inverse.reshape(-1)].astype(np.int32)
-    strings = docs[0].vocab.strings if len(docs) else None
-    vocab = [strings[int(h)] for h in hashes[order].tolist()] if strings is not None else []
-    starts = np.zeros(words.shape[0], dtype=np.uint8)
-    starts[offsets[:-1][kept_lengths > 0]] = 1
-    tags = np.zeros(words.shape[0], dtype=np.int32)
-    tag_names: list[str] = []
-    if tagger is not None and words.size:
-        index: dict[str, int] = {}
-        flat = words.tolist()
-        bounds = offsets.tolist()
-        documents = [[vocab[w] for w in flat[bounds[d] : bounds[d + 1]]] for d in range(len(docs))]
-        ids = [string_ids(doc_tags, index, tag_names) for doc_tags in tagger.tag_many(documents)]
-        tags = np.asarray([tid for doc_ids in ids for tid in doc_ids], dtype=np.int32)
-    return TokenizedCorpus(
-        vocab=vocab, words=words, spaces=space, tags=tags, sent_starts=starts, doc_offsets=offsets, lang=lang,
-        tag_names=tag_names, tagger=None if tagger is None else (getattr(tagger, "name", None) or type(tagger).__name__),
-    )  # fmt: skip
+    builder = CorpusBuilder(lang, tagger, batch_size=max(1, len(docs)), tag_sample=None)
+    builder.add(docs)
+    return builder.build()
 
 
 def augment_stream(
