@@ -126,7 +126,7 @@ def test_tag_sample_option_states_the_default_and_zero_tags_everything_in_contex
     from kdtext.augment.builder import TAG_SAMPLE
 
     help_text = " ".join(invoke("augment", "--help").output.split())
-    assert f"[default: {TAG_SAMPLE}]" in help_text and "0: tag every text in context" in help_text
+    assert f"[default: {TAG_SAMPLE};" in help_text and "0: tag every text in context" in help_text
     outputs = []
     for sample in (0, 3):  # 3 tokens: the first text is tagged in context, the others by word type
         out = tmp_path / f"out{sample}.jsonl"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..augment.builder import TAG_SAMPLE
 from ..base import WORD_VECTOR_SOURCES
 from ..datasets import BUILTIN_DATA
 from ..errors import ConfigError
@@ -78,7 +79,7 @@ class RunConfig:
     #: Tokens the POS tagger tags in context before the rest of the corpus is tagged by word
     #: type from them (kdtext.augment.pos_lexicon); 0: every text in context (slow at scale).
     tag_sample: int = setting(
-        50_000, "Tokens the POS tagger tags in context; the rest of the corpus gets each word's most frequent tag "
+        TAG_SAMPLE, "Tokens the POS tagger tags in context; the rest of the texts get each word's most frequent tag "
         "among them, which is many times faster (0: tag every text in context).", min=0,
     )  # fmt: skip
     seed: int = setting(0, "Random seed for augmentation and training.", type=int)

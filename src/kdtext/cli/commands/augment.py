@@ -18,7 +18,7 @@ def register(cli: click.Group) -> None:
     @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: the same seed gives the same file.")
     @click.option("--lang", default="en", show_default=True, help="Language of the texts (spaCy code: en, fr, de, es, it, nl...).")
     @click.option("--tagger", default="auto", show_default=True, help="POS tagger for same-POS replacement (see `kdtext taggers`).")
-    @click.option("--tag-sample", type=click.IntRange(min=0), default=None, metavar="TOKENS", help="Tokens the POS tagger tags in context; the rest of the texts get each word's most frequent tag among them, many times faster (0: tag every text in context)  [default: 50000].")
+    @setting_option("tag_sample")
     @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Augmenter parameter, e.g. p_mask=0.15 (repeatable).")
     @click.option("--text-field", default="text", show_default=True, help="Field (or CSV column) holding the text.")
     @click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), help="Corpus cache folder: texts tokenized and tagged by an earlier run with the same --lang are loaded from here.")
@@ -27,7 +27,7 @@ def register(cli: click.Group) -> None:
     @setting_option("ray_address")
     def augment_command(
         input_path: Path, output: Path, augmenters: tuple[str, ...], n: int | None, seed: int, lang: str,
-        tagger: str, tag_sample: int | None, params: tuple[str, ...], text_field: str, cache_dir: Path | None, quiet: bool,
+        tagger: str, tag_sample: int, params: tuple[str, ...], text_field: str, cache_dir: Path | None, quiet: bool,
         engine: str, ray_address: str | None,
     ) -> None:  # fmt: skip
         """Make synthetic examples from the texts of INPUT (JSONL or CSV with a `text` field).
