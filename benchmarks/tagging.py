@@ -88,7 +88,7 @@ def import_cost(without_torch: bool) -> float:
 
 
 def speed(args: argparse.Namespace) -> None:
-    from kdtext.augment.corpus import CorpusBuilder
+    from kdtext.augment.builder import CorpusBuilder
     from kdtext.augment.tagging import tagger_for
     from kdtext.augment.tokenizer import blank_pipeline, doc_arrays, doc_tokens
 
@@ -172,7 +172,7 @@ def agreement(args: argparse.Namespace) -> None:
 def quality(args: argparse.Namespace) -> None:
     from kdtext import plugins
     from kdtext.augment import SyntheticSet
-    from kdtext.augment.corpus import CorpusBuilder
+    from kdtext.augment.builder import CorpusBuilder
     from kdtext.data import Dataset
     from kdtext.labels import LabelSpace
     from kdtext.pipeline.artifacts import concat, split_of
@@ -217,7 +217,7 @@ def quality(args: argparse.Namespace) -> None:
             for i, augmenter in enumerate(augmenters):
                 parts.append(augmenter.augment(corpus, share + (1 if i < extra else 0), seed=seed + 1000 * i))
             synthetic = SyntheticSet.concat(parts)
-            probs = teacher.label(None, synthetic.teacher_ids(teacher.tokenizer).tolist(), **label_options).probs
+            probs = teacher.label(None, teacher.input_ids(synthetic), **label_options).probs
             transfer = synthetic.to_dataset(probs, space, soft=True)
             if not args.no_pool:
                 transfer = concat(transfer, pool_data)
