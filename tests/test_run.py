@@ -214,3 +214,32 @@ def test_several_augmenters_share_the_synthetic_set(task, tmp_path):
     synthetic = synthetic_of(tmp_path / "run")
     assert any("[MASK]" in text for text in synthetic.texts())
     assert report["labelling"]["n_synthetic"] == len(synthetic)
+
+
+def test_the_label_stage_labels_a_large_synthetic_set_chunk_by_chunk_with_the_same_probabilities(task, tmp_path, monkeypatch):
+    """Chunks of LABEL_CHUNK examples (only one chunk's input ids in memory) give the probs.npy of one call."""
+    from kdtext.default_plugins.bert.teacher import BertTeacher
+    from kdtext.pipeline.runner import Runner
+    from kdtext.pipeline.stages import label
+
+    config = load_config(task / "run.toml", {})
+    up_to_label = STAGES[: STAGE_NAMES.index("label") + 1]
+    sizes: list[int] = []
+    real_input_ids = BertTeacher.input_ids
+
+    def counted(self, synthetic):
+        sizes.append(len(synthetic))
+        return real_input_ids(self, synthetic)
+
+    monkeypatch.setattr(BertTeacher, "input_ids", counted)
+    Runner(config, tmp_path / "whole", up_to_label, quiet=True).run()
+    assert len(sizes) == 1 and sizes[0] > 64
+    n = sizes.pop()
+    monkeypatch.setattr(label, "LABEL_CHUNK", 64)
+    Runner(config, tmp_path / "chunked", up_to_label, quiet=True).run()
+    assert sizes == [64] * (n // 64) + ([n % 64] if n % 64 else [])
+    whole, chunked = (np.load(tmp_path / name / "label" / "probs.npy") for name in ("whole", "chunked"))
+    assert whole.dtype == chunked.dtype == np.float32 and whole.shape == chunked.shape == (n + 30, 2)
+    np.testing.assert_allclose(chunked, whole, atol=1e-6)
+    summaries = [json.loads((tmp_path / name / "manifest.json").read_text())["stages"]["label"]["summary"] for name in ("whole", "chunked")]
+    assert [(s["n_synthetic"], s["n_unlabeled"], s["n_truncated"]) for s in summaries] == [(n, 30, summaries[0]["n_truncated"])] * 2

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -15,11 +15,16 @@ from ..config import RunConfig
 from ..runner import StageContext
 from .augment import _engine
 
+#: Synthetic examples labelled per call: the stage holds one chunk's input ids and probabilities,
+#: not the whole set's (at a million examples, the ids alone took over a gigabyte).
+LABEL_CHUNK = 200_000
+
 
 def stage_label(ctx: StageContext) -> dict[str, Any]:
     """Label through the run's engine (:func:`kdtext.labelling.label_with_teacher`, the one labelling
     path): synthetic examples from the teacher's input ids where it offers them
-    (:meth:`kdtext.Teacher.input_ids`), else from their texts; then the unlabelled texts."""
+    (:meth:`kdtext.Teacher.input_ids`), else from their texts, :data:`LABEL_CHUNK` at a time off the
+    memory-mapped set; then the unlabelled texts. ``probs.npy`` is written chunk by chunk."""
     config = ctx.config
     teacher = load_teacher(ctx)
     engine = _engine(config)
@@ -36,30 +41,37 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
     )
     runs: list[dict[str, Any]] = []
 
-    def label(what: str, texts: list[str] | None = None, ids: Any = None) -> LabelResult:
+    def label(what: str, texts: list[str] | None = None, ids: Any = None, *, first: int = 0, bar: str = "") -> LabelResult:
         result, figures = engine.label(
             teacher, texts, ids, options=options, model_path=ctx.input("teacher") / "model", teacher_name=config.teacher,
-            progress=f"labelling {what}s" if local else False,  # the Ray engine shows Ray's own progress
-            where=lambda i: f"{what} {i}", label_space=space,
+            progress=f"labelling {what}s{bar}" if local else False,  # the Ray engine shows Ray's own progress
+            where=lambda i: f"{what} {first + i}", label_space=space,
         )  # fmt: skip
         if not local:
             runs.append(figures)
         return result
 
+    def results() -> Iterator[LabelResult]:
+        """Synthetic examples a chunk at a time (only that chunk's input ids in memory), then the pool."""
+        for first in range(0, n, LABEL_CHUNK):
+            part = synthetic if n <= LABEL_CHUNK else synthetic.subset(np.arange(first, min(first + LABEL_CHUNK, n)))
+            ids = teacher.input_ids(part) if teacher.label is not None else None
+            bar = "" if n <= LABEL_CHUNK else f" {first + 1:,}-{first + len(part):,} of {n:,}"
+            yield label("synthetic example", None if ids is not None else part.texts(), ids, first=first, bar=bar)
+            del part, ids
+        if pool:
+            yield label("unlabelled text", pool)
+
     started = time.perf_counter()
-    results = []
-    if len(synthetic):
-        ids = teacher.input_ids(synthetic) if teacher.label is not None else None
-        results.append(label("synthetic example", None if ids is not None else synthetic.texts(), ids))
-    if pool:
-        results.append(label("unlabelled text", pool))
-    seconds = time.perf_counter() - started
-    probs = np.concatenate([r.probs for r in results]) if results else np.zeros((0, len(space)), np.float32)
-    truncated = sum(r.n_truncated for r in results)
-    cached = sum(r.n_cached for r in results)
+    n, total = len(synthetic), len(synthetic) + len(pool)
+    truncated = cached = 0
     with atomic_write(ctx.out / "probs.npy", "wb") as handle:
-        np.save(handle, probs.astype(np.float32))
-    total = len(synthetic) + len(pool)
+        np.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False, "shape": (total, len(space))})
+        for result in results():
+            handle.write(np.ascontiguousarray(result.probs, dtype="<f4").tobytes())
+            truncated += int(result.n_truncated)
+            cached += int(result.n_cached)
+    seconds = time.perf_counter() - started
     ctx.log(
         f"labelled {total:,} examples in {seconds:.1f}s ({cached:,} found in the label cache: labelled by an earlier run, "
         f"or the same text as an example labelled before it; {truncated:,} truncated to the teacher's length)"
