@@ -267,4 +267,3 @@ class CorpusBuilder:
             tag_names=tag_names,
             tagger=self.tagger_name,
         )
-

@@ -365,4 +365,3 @@ class VocabularyMerger:
             found = self._remaps[id(part.vocab)] = (part.vocab, remap)
         remap = found[1]
         return part.words if remap is None or not len(part.words) else remap[part.words]
-

@@ -109,4 +109,3 @@ def concat(a: Dataset, b: Dataset) -> Dataset:
         spaces=RowView.chain(a.spaces if a.spaces is not None else [], b.spaces if b.spaces is not None else []),
         reps=reps,
     )
-
