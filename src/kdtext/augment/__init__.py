@@ -193,9 +193,9 @@ def augment_file(
         kwargs["tagger"] = tagger_for(lang, tagger)
     bar = _progress(progress, len(texts), "tokenizing")
     try:
-        corpus = build_corpus(texts, lang, aug, progress=bar.update if bar else None, **kwargs)
+        corpus = build_corpus(texts, lang, aug, progress=bar.update if bar is not None else None, **kwargs)
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     from ..io import atomic_write
     from .jsonl import JsonlSink
@@ -205,10 +205,10 @@ def augment_file(
     bar = _progress(progress, n, "augmenting and writing")
     try:
         with atomic_write(output, "wb") as handle:
-            sink = JsonlSink(handle, progress=bar.update if bar else None)
+            sink = JsonlSink(handle, progress=bar.update if bar is not None else None)
             _, figures = augment_n(corpus, augmenter, params or {}, n, seed=seed, engine=engine, sink=sink)
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     count = sink.examples
     seconds = time.perf_counter() - start
