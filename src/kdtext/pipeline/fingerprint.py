@@ -99,7 +99,13 @@ def v1_fingerprint(name: str, settings: Any, upstream: list[str], code: dict[str
     return fingerprint(name, _v1_settings(name, settings), upstream, *([used] if used else []))
 
 
+#: Settings that came after fingerprint version 1, left out of what it hashed (``report`` hashes the whole config).
+NEWER_THAN_V1 = ("tag_sample",)
+
+
 def _v1_settings(name: str, settings: Any) -> Any:
+    if name == "report":
+        return {key: value for key, value in settings.items() if key not in NEWER_THAN_V1}
     if name == "corpus":  # `unlabeled` only when on
         return {"lang": settings["lang"], "tags": settings["tags"], **({"unlabeled": True} if settings["unlabeled"] else {})}
     if name == "label":  # `backend` only when not "auto"
