@@ -108,3 +108,91 @@ def test_timed_predict_and_evaluate_predictions():
     assert result["accuracy"] == 1.0 and result["size_bytes"] == 123 and result["docs_per_second"] > 0
     table = format_report(result)
     assert "accuracy     1.0000" in table and "pos" in table
+
+
+# -- how far a model can be trusted: calibration, agreement, intervals, paired tests (issue #23) --
+
+from kdtext.metrics import agreement, calibration, correct_mask, mcnemar, wilson_interval  # noqa: E402
+
+
+def test_ece_on_hand_made_predictions():
+    # confidences 0.9 (right), 0.82 (wrong), 0.7 (right), 0.62 (wrong), each alone in one of 15 bins
+    gold = one_hot([0, 1, 1, 0], k=2)
+    probs = np.array([[0.9, 0.1], [0.82, 0.18], [0.3, 0.7], [0.38, 0.62]], np.float32)
+    figures = calibration(gold, probs)
+    assert figures["ece"] == pytest.approx((0.1 + 0.82 + 0.3 + 0.62) / 4, abs=1e-6)
+    assert len(figures["bins"]) == 15 and sum(b["n"] for b in figures["bins"]) == 4
+    filled = [b for b in figures["bins"] if b["n"]]
+    assert [b["accuracy"] for b in filled] == [0.0, 1.0, 0.0, 1.0]  # bins in order of confidence: 0.62, 0.7, 0.82, 0.9
+    # two decisions in one bin are averaged before the gap is taken: |0.5 - 0.905| * 2 / 2
+    two = calibration(one_hot([0, 1], k=2), np.array([[0.9, 0.1], [0.91, 0.09]], np.float32))
+    assert two["ece"] == pytest.approx(abs(0.5 - 0.905), abs=1e-6)
+
+
+def test_a_calibrated_model_has_zero_ece_and_an_overconfident_one_does_not():
+    gold = one_hot([0, 0, 0, 1], k=2)  # confidence 0.75 everywhere, right 3 times in 4
+    probs = np.tile(np.array([[0.75, 0.25]], np.float32), (4, 1))
+    assert calibration(gold, probs)["ece"] == pytest.approx(0.0, abs=1e-6)
+    sure = np.tile(np.array([[0.99, 0.01]], np.float32), (4, 1))
+    assert calibration(gold, sure)["ece"] == pytest.approx(0.99 - 0.75, abs=1e-6)
+
+
+def test_multilabel_ece_counts_every_label_decision():
+    gold = np.array([[1, 0], [0, 1]], np.float32)
+    probs = np.array([[0.9, 0.2], [0.6, 0.95]], np.float32)  # decisions: right .9, right .8, wrong .6, right .95
+    figures = calibration(gold, probs, multilabel=True)
+    assert sum(b["n"] for b in figures["bins"]) == 4
+    assert figures["ece"] == pytest.approx((0.1 + 0.2 + 0.6 + 0.05) / 4, abs=1e-6)
+
+
+def test_agreement_and_correctness_on_hand_made_predictions():
+    teacher = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]], np.float32)
+    student = np.array([[0.7, 0.3], [0.4, 0.6], [0.1, 0.9], [0.45, 0.55]], np.float32)
+    assert agreement(student, teacher) == 0.75 and agreement(teacher, teacher) == 1.0
+    assert correct_mask(one_hot([0, 1, 0, 0], k=2), student).tolist() == [True, True, False, False]
+    multi_t = np.array([[0.9, 0.9], [0.1, 0.8]], np.float32)
+    multi_s = np.array([[0.8, 0.4], [0.2, 0.6]], np.float32)
+    assert agreement(multi_s, multi_t, multilabel=True) == 0.5  # the whole label set must match
+    with pytest.raises(ConfigError):
+        agreement(student, teacher[:3])
+
+
+def test_wilson_interval_values_and_edges():
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    assert wilson_interval(10, 10)[1] == 1.0 and wilson_interval(0, 0) == [0.0, 1.0]
+    low, high = wilson_interval(781, 1000)
+    assert low < 0.781 < high and high - low == pytest.approx(0.051, abs=0.002)
+
+
+@pytest.mark.parametrize("p", [0.05, 0.3, 0.5, 0.8, 0.95])
+@pytest.mark.parametrize("n", [30, 100, 1000])
+def test_the_accuracy_interval_covers_the_true_accuracy_about_95_percent_of_the_time(p, n):
+    # exact coverage: the probability, over Binomial(n, p) outcomes, that the interval holds p
+    from math import comb
+
+    coverage = sum(comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1) if wilson_interval(k, n)[0] <= p <= wilson_interval(k, n)[1])
+    assert 0.92 <= coverage <= 0.975, coverage  # the textbook normal interval gets 0.78 at p=0.05, n=30
+
+
+def test_mcnemar_exact_against_the_binomial():
+    a = np.array([True] * 1 + [False] * 9 + [True] * 20)  # A alone right once, B alone right 9 times
+    b = np.array([False] * 1 + [True] * 9 + [True] * 20)
+    result = mcnemar(a, b)
+    assert (result["only_a"], result["only_b"], result["n"]) == (1, 9, 30)
+    assert result["p_value"] == pytest.approx(2 * 11 / 1024) and result["method"] == "exact"
+    assert mcnemar(b, a)["p_value"] == result["p_value"]
+    assert mcnemar(a, a)["p_value"] == 1.0
+    many = mcnemar(np.array([True] * 40 + [False] * 60), np.array([False] * 40 + [True] * 60))
+    assert many["p_value"] == pytest.approx(0.0569, abs=1e-4)  # scipy.stats.binomtest(40, 100)
+
+
+def test_evaluate_predictions_reports_the_trust_figures():
+    def predict(texts):
+        return np.tile(np.array([[0.2, 0.8]], np.float32), (len(texts), 1))
+
+    gold = one_hot([1] * 30 + [0] * 10, k=2)
+    result = evaluate_predictions(predict, [f"t{i}" for i in range(40)], gold, ["neg", "pos"])
+    assert result["accuracy"] == 0.75 and result["ece"] == pytest.approx(0.05, abs=1e-6)
+    assert result["accuracy_ci"] == pytest.approx(wilson_interval(30, 40))
+    assert "ECE" in format_report(result) and "accuracy 95%" in format_report(result)
