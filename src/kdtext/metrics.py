@@ -12,6 +12,7 @@ scikit-learn does with ``zero_division=0``.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Sequence
 
@@ -135,6 +136,117 @@ def dev_metric_name(multilabel: bool) -> str:
     return "macro_f1" if multilabel else "accuracy"
 
 
+def correct_mask(targets: np.ndarray, probs: np.ndarray, multilabel: bool = False, threshold: float = 0.5) -> np.ndarray:
+    """Per example, whether the prediction is right: the argmax matches (single-label) or
+    every label's decision matches (multi-label, the subset accuracy's notion); bool ``(n,)``."""
+    targets, probs = np.asarray(targets, np.float32), np.asarray(probs, np.float32)
+    if multilabel:
+        return ((targets >= 0.5) == (probs >= threshold)).all(axis=1)
+    return targets.argmax(axis=1) == probs.argmax(axis=1)
+
+
+def agreement(probs_a: np.ndarray, probs_b: np.ndarray, multilabel: bool = False, threshold: float = 0.5) -> float:
+    """Share of examples on which two models predict the same class (the same label set, multi-label)."""
+    probs_a, probs_b = np.asarray(probs_a, np.float32), np.asarray(probs_b, np.float32)
+    if probs_a.shape != probs_b.shape:
+        raise ConfigError(f"predictions of shapes {probs_a.shape} and {probs_b.shape} cannot be compared")
+    if not len(probs_a):
+        return 0.0
+    if multilabel:
+        same = ((probs_a >= threshold) == (probs_b >= threshold)).all(axis=1)
+    else:
+        same = probs_a.argmax(axis=1) == probs_b.argmax(axis=1)
+    return float(same.mean())
+
+
+#: Bins of :func:`calibration`: 15 of equal width over [0, 1], as Guo et al. (2017) report ECE.
+ECE_BINS = 15
+
+
+def calibration(
+    targets: np.ndarray, probs: np.ndarray, multilabel: bool = False, bins: int = ECE_BINS, threshold: float = 0.5
+) -> dict[str, Any]:
+    """Expected calibration error and the reliability diagram's bins.
+
+    Single-label: each example's confidence is its largest probability, right when that
+    class is the gold one. Multi-label: every (example, label) decision counts, with
+    confidence ``max(p, 1 - p)``. Confidences fall into ``bins`` equal-width bins over
+    [0, 1] (the last one closed); ``ece`` is the mean over bins of |accuracy - mean
+    confidence|, weighted by the share of decisions in the bin. Returns ``{"ece",
+    "bins": [{"low", "high", "n", "confidence", "accuracy"}, ...]}`` (empty bins have
+    n 0 and None for their means).
+    """
+    targets, probs = np.asarray(targets, np.float32), np.asarray(probs, np.float32)
+    if multilabel:
+        confidence = np.maximum(probs, 1.0 - probs).reshape(-1)
+        right = ((probs >= threshold) == (targets >= 0.5)).reshape(-1)
+    else:
+        confidence = probs.max(axis=1) if len(probs) else np.zeros(0, np.float32)
+        right = correct_mask(targets, probs)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
+    total = len(confidence)
+    ece = 0.0
+    rows = []
+    for b in range(bins):
+        inside = which == b
+        n = int(inside.sum())
+        mean_conf = float(confidence[inside].mean()) if n else None
+        mean_acc = float(right[inside].mean()) if n else None
+        if n:
+            ece += n / total * abs(mean_acc - mean_conf)
+        rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "n": n, "confidence": mean_conf, "accuracy": mean_acc})
+    return {"ece": float(ece), "bins": rows}
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> list[float]:
+    """The Wilson score interval ``[low, high]`` of a proportion (``[0, 1]`` when ``n`` is 0).
+
+    Unlike the normal approximation it stays inside [0, 1] and keeps close to its nominal
+    coverage for small ``n`` and for proportions near 0 or 1 (Brown, Cai and DasGupta, 2001).
+    """
+    if n <= 0:
+        return [0.0, 1.0]
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [0.0 if successes <= 0 else max(0.0, centre - half), 1.0 if successes >= n else min(1.0, centre + half)]
+
+
+#: Above this many discordant pairs :func:`mcnemar` uses the chi-square approximation.
+MCNEMAR_EXACT_UP_TO = 5000
+
+
+def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, Any]:
+    """McNemar's paired test of two models on the same examples (per-example correctness).
+
+    Only the discordant examples count: ``only_a`` (A right, B wrong) and ``only_b``.
+    Under the null hypothesis (equally accurate) each is Binomial(only_a + only_b, 1/2);
+    the two-sided p-value is exact up to :data:`MCNEMAR_EXACT_UP_TO` discordant pairs,
+    else the continuity-corrected chi-square. Stacking several seeds' examples (pairs
+    matched per seed) gives the Mantel-Haenszel test for matched pairs.
+    """
+    a, b = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
+    if a.shape != b.shape:
+        raise ConfigError(f"paired test of {a.shape} and {b.shape} predictions: they must be on the same examples")
+    only_a, only_b = int(np.count_nonzero(a & ~b)), int(np.count_nonzero(~a & b))
+    n = only_a + only_b
+    if n == 0:
+        p, method = 1.0, "exact"
+    elif n <= MCNEMAR_EXACT_UP_TO:
+        tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1))
+        p, method = min(1.0, 2 * tail / 2**n), "exact"
+    else:
+        from statistics import NormalDist
+
+        statistic = (abs(only_a - only_b) - 1) ** 2 / n
+        p, method = 2 * (1 - NormalDist().cdf(math.sqrt(statistic))), "chi-square"
+    return {"n": int(a.size), "only_a": only_a, "only_b": only_b, "p_value": float(p), "method": method}
+
+
 def dev_score(targets: np.ndarray, probs: np.ndarray, multilabel: bool = False, threshold: float = 0.5) -> float:
     """The model-selection score of teachers and students: accuracy (single-label) or macro-F1 (multi-label)."""
     labels = [str(i) for i in range(np.asarray(targets).shape[1])]
@@ -175,9 +287,18 @@ def evaluate_predictions(
     """
     probs, docs_per_second = timed_predict(predict, texts)
     result = classification_metrics(targets, probs, labels, multilabel, threshold)
+    result.update(trust_figures(targets, probs, multilabel, threshold))
     result["docs_per_second"] = docs_per_second
     result["size_bytes"] = size_bytes
     return result
+
+
+def trust_figures(targets: np.ndarray, probs: np.ndarray, multilabel: bool = False, threshold: float = 0.5) -> dict[str, Any]:
+    """``accuracy_ci`` (95% Wilson interval of the accuracy), ``ece`` and the ``reliability``
+    bins of :func:`calibration`: how far one accuracy and the probabilities can be trusted."""
+    right = correct_mask(targets, probs, multilabel, threshold)
+    figures = calibration(targets, probs, multilabel, threshold=threshold)
+    return {"accuracy_ci": wilson_interval(int(right.sum()), len(right)), "ece": figures["ece"], "reliability": figures["bins"]}
 
 
 def format_report(result: dict[str, Any]) -> str:
@@ -185,6 +306,11 @@ def format_report(result: dict[str, Any]) -> str:
     lines = [f"examples     {result['n']}", f"accuracy     {result['accuracy']:.4f}", f"macro-F1     {result['macro_f1']:.4f}"]
     if result.get("task") == "multilabel":
         lines.append(f"micro-F1     {result['micro_f1']:.4f}")
+    if result.get("accuracy_ci"):
+        low, high = result["accuracy_ci"]
+        lines.append(f"accuracy 95% {low:.4f} - {high:.4f}")
+    if result.get("ece") is not None:
+        lines.append(f"ECE          {result['ece']:.4f}  (expected calibration error, {ECE_BINS} bins)")
     if result.get("docs_per_second") is not None:
         lines.append(f"docs/s       {result['docs_per_second']:.0f}")
     if result.get("size_bytes") is not None:
