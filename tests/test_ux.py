@@ -257,7 +257,8 @@ def test_report_rows_come_from_the_results_generically():
 
 
 def test_training_chart_has_round_ticks_and_explains_dev_versus_test():
-    from kdtext.pipeline.report import html_report, nice_ticks
+    from kdtext.pipeline.charts import nice_ticks
+    from kdtext.pipeline.report import html_report
 
     assert nice_ticks(0.545, 0.772, 4) == [0.5, 0.6, 0.7, 0.8]
     assert nice_ticks(0, 700, 4) == [0, 200, 400, 600, 800]

@@ -1,0 +1,87 @@
+"""Inline SVG pieces of kdtext's HTML pages (the run report, the sweep report): no external assets,
+every chart scales with the page (a viewBox and width 100%)."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) covering ``lo..hi``."""
+    if not hi > lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / max(count, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(lo / step + 1e-9) * step
+    ticks = []
+    value = first
+    while value < hi + step - 1e-9 * step:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` cut into lines of at most ``width`` characters at spaces (a longer word keeps its line)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def step_label(step: float, largest: float) -> str:
+    """A step tick: thousands as "20k" when the axis reaches 10,000, so one axis uses one style."""
+    return f"{step / 1000:g}k" if largest >= 10_000 and step else f"{step:,.0f}"
+
+
+#: Inline SVG charts scale with the page: a viewBox and width 100% (capped by CSS).
+SVG = '<svg viewBox="0 0 {w} {h}" width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-label="{label}">'
+
+
+CURVE_COLOURS = {"baseline": "#54a24b", "distilled": "#e45756"}
+
+
+def curve_panel(name: str, curve: list[list[float]], lo: float, hi: float, y_ticks: list[float], training: dict[str, Any]) -> str:
+    """One student's dev score against its own training steps (students train for very
+    different numbers of steps, so each gets its own step axis; the score axis is shared)."""
+    width, height, left, right, top, bottom = 360, 220, 44, 14, 12, 40
+    max_step = max(point[0] for point in curve) or 1
+    x_ticks = [t for t in nice_ticks(0, max_step, 4) if t <= max_step * 1.0001]
+    x_max = max(max_step, x_ticks[-1])
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(step: float) -> float:
+        return left + step / x_max * plot_w
+
+    def y(score: float) -> float:
+        return top + (hi - score) / (hi - lo) * plot_h
+
+    colour = CURVE_COLOURS.get(name, "#888")
+    parts = [SVG.format(w=width, h=height, label=f"{name} student: dev score during training")]
+    for tick in y_ticks:
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>')
+        parts.append(f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">{tick:g}</text>')
+    for tick in x_ticks:
+        parts.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" stroke="#999"/>')
+        parts.append(f'<text x="{x(tick):.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle">{step_label(tick, x_ticks[-1])}</text>')
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/>')
+    points = " ".join(f"{x(step):.1f},{y(score):.1f}" for step, score in curve)
+    parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
+    best_step, best = training.get("best_step"), training.get("best_dev_score")
+    if isinstance(best_step, (int, float)) and isinstance(best, (int, float)) and lo <= best <= hi:
+        parts.append(f'<circle cx="{x(min(best_step, x_max)):.1f}" cy="{y(best):.1f}" r="4" fill="{colour}"><title>best dev {best:.4f} at step {best_step:,}</title></circle>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">training step</text>')
+    parts.append("</svg>")
+    caption = f'<span style="color:{colour}">&#9632;</span> {html.escape(name)} student'
+    if isinstance(best, (int, float)) and isinstance(best_step, (int, float)):
+        caption += f": best dev {best:.3f} at step {best_step:,} of {max_step:,.0f}"
+        stopped = training.get("stopped")
+        if stopped:
+            caption += f" (stopped: {html.escape(str(stopped).replace('_', ' '))})"
+    return f'<figure class=chart>{"".join(parts)}<figcaption class=legend>{caption}</figcaption></figure>'
