@@ -65,6 +65,28 @@ def test_end_to_end_artifacts_and_report(task, tmp_path):
         assert 0.0 <= results[model]["accuracy"] <= 1.0
         assert sum(map(sum, results[model]["confusion_matrix"]["matrix"])) == 20
     assert "gap_recovered" in results
+    # how far each model can be trusted, recomputed from the predictions the evaluate stage kept
+    from kdtext.data import read_labelled as _read
+    from kdtext.metrics import agreement, calibration, correct_mask, mcnemar, wilson_interval
+
+    gold = _read(run_dir / "data" / "test.jsonl", allow_empty=True)
+    predictions = {m: np.load(run_dir / "evaluate" / "predictions" / f"{m}.npy") for m in ("baseline", "teacher", "distilled", "reference")}
+    for model, probs in predictions.items():
+        right = correct_mask(gold.targets, probs)
+        figures = results[model]
+        assert figures["accuracy"] == pytest.approx(right.mean())
+        assert figures["accuracy_ci"] == pytest.approx(wilson_interval(int(right.sum()), len(right)))
+        assert figures["ece"] == pytest.approx(calibration(gold.targets, probs)["ece"]) and len(figures["reliability"]) == 15
+        assert figures["agreement_with_teacher"] == pytest.approx(agreement(probs, predictions["teacher"]))
+        assert set(figures["per_class"]) == {"neg", "pos"} and set(figures["per_class"]["pos"]) >= {"precision", "recall", "f1"}
+    assert results["teacher"]["agreement_with_teacher"] == 1.0
+    paired = results["paired_tests"]["distilled_vs_baseline"]
+    expected_test = mcnemar(correct_mask(gold.targets, predictions["distilled"]), correct_mask(gold.targets, predictions["baseline"]))
+    assert paired["p_value"] == pytest.approx(expected_test["p_value"]) and paired["only_a"] == expected_test["only_a"]
+    assert set(results["paired_tests"]) == {"distilled_vs_teacher", "distilled_vs_baseline", "distilled_vs_reference"}
+    speed = report["speed"]
+    assert speed["passes"] == 2 and speed["machine"]["cpus"] and len(speed["machine"]["load_average"]) == 3
+    assert [row[0] for row in report["curves"]["teacher"]] == [1, 2]  # the teacher's dev score per epoch
     # the reference row: TF-IDF + logistic regression on the same gold data, nothing from the teacher
     from kdtext.data import read_labelled
     from kdtext.students.reference import ReferenceClassifier
@@ -82,6 +104,9 @@ def test_end_to_end_artifacts_and_report(task, tmp_path):
     page = (run_dir / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "Confusion matrices" in page
     assert "Reference: TF-IDF + LR" in page
+    for section in ("Are the differences real?", "Can the probabilities be trusted?", "Per class (test)", "reliability diagram",
+                    "teacher: dev score during training", "Distilled student vs the reference classifier: ", "load average"):
+        assert section in page, section
     assert "http" not in page.replace("http-equiv", "")  # self-contained
 
 

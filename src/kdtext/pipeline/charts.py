@@ -44,15 +44,24 @@ def step_label(step: float, largest: float) -> str:
 SVG = '<svg viewBox="0 0 {w} {h}" width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-label="{label}">'
 
 
-CURVE_COLOURS = {"baseline": "#54a24b", "distilled": "#e45756"}
+CURVE_COLOURS = {"baseline": "#54a24b", "distilled": "#e45756", "teacher": "#4c78a8"}
 
 
-def curve_panel(name: str, curve: list[list[float]], lo: float, hi: float, y_ticks: list[float], training: dict[str, Any]) -> str:
-    """One student's dev score against its own training steps (students train for very
-    different numbers of steps, so each gets its own step axis; the score axis is shared)."""
+def curve_panel(
+    name: str, curve: list[list[float]], lo: float, hi: float, y_ticks: list[float], training: dict[str, Any],
+    *, title: str | None = None, unit: str = "step",
+) -> str:
+    """One model's dev score against its own training steps (students train for very
+    different numbers of steps, so each gets its own step axis; the score axis is shared).
+
+    ``training`` may hold ``best_step``, ``best_dev_score`` and ``stopped``; ``title``
+    names the model (default "NAME student"); ``unit`` is what the x axis counts
+    ("step", or "epoch" for the teacher)."""
+    title = title or f"{name} student"
     width, height, left, right, top, bottom = 360, 220, 44, 14, 12, 40
     max_step = max(point[0] for point in curve) or 1
-    x_ticks = [t for t in nice_ticks(0, max_step, 4) if t <= max_step * 1.0001]
+    # steps and epochs are whole numbers: no tick at 0.5 (a teacher of 2 epochs had ticks "0 0 1 2 2")
+    x_ticks = [t for t in nice_ticks(0, max_step, 4) if t <= max_step * 1.0001 and float(t).is_integer()]
     x_max = max(max_step, x_ticks[-1])
     plot_w, plot_h = width - left - right, height - top - bottom
 
@@ -63,7 +72,7 @@ def curve_panel(name: str, curve: list[list[float]], lo: float, hi: float, y_tic
         return top + (hi - score) / (hi - lo) * plot_h
 
     colour = CURVE_COLOURS.get(name, "#888")
-    parts = [SVG.format(w=width, h=height, label=f"{name} student: dev score during training")]
+    parts = [SVG.format(w=width, h=height, label=f"{title}: dev score during training")]
     for tick in y_ticks:
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>')
         parts.append(f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">{tick:g}</text>')
@@ -75,13 +84,50 @@ def curve_panel(name: str, curve: list[list[float]], lo: float, hi: float, y_tic
     parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
     best_step, best = training.get("best_step"), training.get("best_dev_score")
     if isinstance(best_step, (int, float)) and isinstance(best, (int, float)) and lo <= best <= hi:
-        parts.append(f'<circle cx="{x(min(best_step, x_max)):.1f}" cy="{y(best):.1f}" r="4" fill="{colour}"><title>best dev {best:.4f} at step {best_step:,}</title></circle>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">training step</text>')
+        parts.append(f'<circle cx="{x(min(best_step, x_max)):.1f}" cy="{y(best):.1f}" r="4" fill="{colour}"><title>best dev {best:.4f} at {unit} {best_step:,}</title></circle>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">training {unit}</text>')
     parts.append("</svg>")
-    caption = f'<span style="color:{colour}">&#9632;</span> {html.escape(name)} student'
+    caption = f'<span style="color:{colour}">&#9632;</span> {html.escape(title)}'
     if isinstance(best, (int, float)) and isinstance(best_step, (int, float)):
-        caption += f": best dev {best:.3f} at step {best_step:,} of {max_step:,.0f}"
+        caption += f": best dev {best:.3f} at {unit} {best_step:,} of {max_step:,.0f}"
         stopped = training.get("stopped")
         if stopped:
             caption += f" (stopped: {html.escape(str(stopped).replace('_', ' '))})"
     return f'<figure class=chart>{"".join(parts)}<figcaption class=legend>{caption}</figcaption></figure>'
+
+
+def reliability_diagram(title: str, bins: list[dict[str, Any]], ece: float, colour: str = "#4c78a8") -> str:
+    """Accuracy against confidence per bin (:func:`kdtext.metrics.calibration`), with the
+    diagonal of perfect calibration; a bar's shade shows how many decisions its bin holds."""
+    size, left, bottom, top, right = 220, 36, 34, 8, 8
+    plot = size - left - right
+    plot_h = size - top - bottom
+
+    def x(value: float) -> float:
+        return left + value * plot
+
+    def y(value: float) -> float:
+        return top + (1.0 - value) * plot_h
+
+    total = sum(b["n"] for b in bins) or 1
+    parts = [SVG.format(w=size, h=size, label=f"{title}: reliability diagram")]
+    for tick in (0.0, 0.5, 1.0):
+        parts.append(f'<line x1="{x(0):.1f}" x2="{x(1):.1f}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>')
+        parts.append(f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">{tick:g}</text>')
+        parts.append(f'<text x="{x(tick):.1f}" y="{top + plot_h + 14}" font-size="11" text-anchor="middle">{tick:g}</text>')
+    for b in bins:
+        if not b["n"]:
+            continue
+        shade = 0.25 + 0.75 * min(1.0, 5 * b["n"] / total)
+        parts.append(
+            f'<rect x="{x(b["low"]) + 0.5:.1f}" y="{y(b["accuracy"]):.1f}" width="{(b["high"] - b["low"]) * plot - 1:.1f}" '
+            f'height="{y(0) - y(b["accuracy"]):.1f}" fill="{colour}" fill-opacity="{shade:.2f}">'
+            f'<title>confidence {b["low"]:.2f}-{b["high"]:.2f}: {b["n"]:,} decisions, accuracy {b["accuracy"]:.3f}, '
+            f'mean confidence {b["confidence"]:.3f}</title></rect>'
+        )
+    parts.append(f'<line x1="{x(0):.1f}" y1="{y(0):.1f}" x2="{x(1):.1f}" y2="{y(1):.1f}" stroke="#555" stroke-dasharray="4 3"/>')
+    parts.append(f'<line x1="{x(0):.1f}" x2="{x(1):.1f}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#999"/>')
+    parts.append(f'<text x="{left + plot / 2:.1f}" y="{size - 4}" font-size="11" text-anchor="middle">confidence</text>')
+    parts.append("</svg>")
+    caption = f"{html.escape(title)}: ECE {ece:.3f}"
+    return f'<figure class="chart small">{"".join(parts)}<figcaption class=legend>{caption}</figcaption></figure>'

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from .charts import SVG, curve_panel, nice_ticks, wrap
+from .report_trust import calibration_html, paired_html, paired_lines, per_class_html, reference_verdict, speed_html
 
 MODELS = (
     ("baseline", "Baseline student"),
@@ -69,18 +70,31 @@ def model_results(results: dict[str, Any]) -> list[tuple[str, str, dict[str, Any
 
 
 def table_rows(results: dict[str, Any]) -> list[list[str]]:
-    rows = [["model", "accuracy", "macro-F1", "size", "docs/s"]]
+    """The results table: accuracy with its 95% interval, macro-F1, calibration, agreement with the teacher, size, speed."""
+    rows = [["model", "accuracy", "95% interval", "macro-F1", "ECE", "agrees", "size", "docs/s"]]
     for _, title, r in model_results(results):
+        ci = r.get("accuracy_ci")
         rows.append(
             [
                 title,
                 f"{r['accuracy']:.4f}",
+                f"{ci[0]:.3f}-{ci[1]:.3f}" if ci else "-",
                 f"{r['macro_f1']:.4f}" if r.get("macro_f1") is not None else "-",
+                f"{r['ece']:.3f}" if r.get("ece") is not None else "-",
+                _pct(r.get("agreement_with_teacher")),
                 human_bytes(r.get("size_bytes")),
                 f"{r['docs_per_second']:,.0f}" if r.get("docs_per_second") else "-",
             ]
         )
     return rows
+
+
+#: What the columns of :func:`table_rows` mean, under the table.
+TABLE_NOTE = (
+    "accuracy and macro-F1 on the test split; 95% interval: Wilson's, of the accuracy; ECE: expected calibration error "
+    "(15 bins, 0 = confidence matches accuracy); agrees: share of test examples on which the model predicts what the "
+    "teacher predicts; docs/s: see how speed was measured"
+)
 
 
 def terminal_table(report: dict[str, Any]) -> str:
@@ -99,9 +113,11 @@ def terminal_table(report: dict[str, Any]) -> str:
     reduction = error_reduction(results)
     if reduction is not None:
         lines.append(f"error reduction over the baseline: {_pct(reduction)}")
-    if "reference" in results and "distilled" in results:
-        diff = 100 * (results["distilled"]["accuracy"] - results["reference"]["accuracy"])
-        lines.append(f"distilled student vs the reference classifier: {diff:+.1f} points of accuracy")
+    titles = {key: title for key, title, _ in model_results(results)}
+    lines.extend(paired_lines(results, titles, leave_out=("reference",)))  # the reference's has its own line below
+    verdict = reference_verdict(results)
+    if verdict:
+        lines.append(verdict)
     return "\n".join(lines)
 
 
@@ -137,24 +153,35 @@ def _bar_chart(results: dict[str, Any]) -> str:
     return f'<figure class=chart>{"".join(parts)}<figcaption class=legend>{legend} on the test set</figcaption></figure>'
 
 
-def _learning_curve(curves: dict[str, list[list[float]]], training: dict[str, Any] | None = None, results: dict[str, Any] | None = None) -> str:
-    """Dev score against training step for each student, as inline SVG panels, with a
-    caption that says why the dev peak is not the test figure."""
+def _learning_curve(
+    curves: dict[str, list[list[float]]], training: dict[str, Any] | None = None, results: dict[str, Any] | None = None,
+    teacher: dict[str, Any] | None = None,
+) -> str:
+    """Dev score against training step for each student (and against epochs for the
+    teacher, from its figures), as inline SVG panels, with a caption that says why the
+    dev peak is not the test figure."""
     curves = {k: v for k, v in curves.items() if v}
     if not curves:
         return ""
-    training = training or {}
+    training = dict(training or {})
+    if "teacher" in curves and teacher:
+        stopped = "patience" if teacher.get("epochs_run", 0) < (teacher.get("epochs") or 0) else None
+        training["teacher"] = {"best_step": teacher.get("best_epoch"), "best_dev_score": teacher.get("dev_metric"), "stopped": stopped}
     scores = [point[1] for curve in curves.values() for point in curve]
     y_ticks = nice_ticks(min(scores), max(scores), 4)
     lo, hi = y_ticks[0], y_ticks[-1]
     if hi - lo < 1e-9:
         lo, hi = lo - 0.01, hi + 0.01
-    panels = "".join(curve_panel(name, curve, lo, hi, y_ticks, training.get(name, {})) for name, curve in curves.items())
+    panels = "".join(
+        curve_panel(name, curve, lo, hi, y_ticks, training.get(name, {}), **({"title": "teacher", "unit": "epoch"} if name == "teacher" else {}))
+        for name, curve in curves.items()
+    )
     metric = next((t.get("dev_metric") for t in training.values() if isinstance(t, dict) and t.get("dev_metric")), "score")
     note = (
-        f"The dev {html.escape(str(metric).replace('_', '-'))} is measured on the dev split while training; each student "
-        "keeps its weights from its best dev point (the dot), so training may stop early. The test figures above are on the "
-        "separate test split, which the students never saw, and differ from the dev peak by chance: "
+        f"The dev {html.escape(str(metric).replace('_', '-'))} is measured on the dev split while training (the teacher once an "
+        "epoch, the students at least once an epoch); each model keeps its weights from its best dev point (the dot), so "
+        "training may stop early. The test figures above are on the separate test split, which no model saw, and differ "
+        "from the dev peak by chance: "
     )
     pairs = []
     for name in curves:
@@ -198,15 +225,10 @@ th:first-child,td:first-child{text-align:left}.big{font-size:1.3em}.legend,.note
 figure{margin:0 0 1em 0}figure.chart{max-width:560px}figure.chart svg{display:block;width:100%;height:auto}
 .charts{display:flex;flex-wrap:wrap;gap:1em 2em}.charts figure.chart{flex:1 1 300px}
 .matrices{display:flex;flex-wrap:wrap;gap:0 2em}table.cm td{text-align:center;min-width:3em}
+.charts figure.small{flex:1 1 160px;max-width:240px}th.group{text-align:center;border-bottom:1px solid #bbb;white-space:normal}ul.tests li{margin:.3em 0}
 code{background:#f4f4f4;padding:.1em .3em}details{margin:1em 0}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}
 @media (max-width:520px){body{padding:0 .6em}table{font-size:.9em}th,td{padding:.3em .4em}td:first-child{white-space:normal}}
 """
-
-
-def _times(ratio: float, more: str, less: str) -> str:
-    """``<b>31×</b> faster`` for a ratio of 31, ``<b>2.5×</b> slower`` for one of 0.4."""
-    word, ratio = (more, ratio) if ratio >= 1 else (less, 1 / ratio)
-    return f"<b>{ratio:.0f}&times;</b> {word}" if ratio >= 10 else f"<b>{ratio:.1f}&times;</b> {word}"
 
 
 def html_report(report: dict[str, Any]) -> str:
@@ -227,20 +249,18 @@ def html_report(report: dict[str, Any]) -> str:
         if reduction is not None:
             headline += f" and removed <b>{_pct(reduction)}</b> of the baseline's errors"
     headline += ".</p>"
-    speed = ""
-    t, d = results.get("teacher", {}), results.get("distilled", {})
-    if t.get("docs_per_second") and d.get("docs_per_second") and t.get("size_bytes") and d.get("size_bytes"):
-        speed = (
-            f"<p>The distilled student is {_times(d['docs_per_second'] / t['docs_per_second'], 'faster', 'slower')} "
-            f"than the teacher and {_times(t['size_bytes'] / d['size_bytes'], 'smaller', 'larger')} on disk.</p>"
-        )
+    verdict = reference_verdict(results)
+    if verdict:
+        headline += f"<p>{html.escape(verdict[0].upper() + verdict[1:])}.</p>"
+    speed = speed_html(results, report.get("speed"))
+    titles = {key: title for key, title, _ in model_results(results)}
     stages = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{s['seconds']:.1f} s</td></tr>" for name, s in report.get("stages", {}).items()
     )
     confusions = "".join(_confusion(title, r) for _, title, r in model_results(results))
     config = html.escape(_json(report.get("config", {})))
     versions = html.escape(_json(report.get("versions", {})))
-    curves = _learning_curve(report.get("curves", {}), report.get("training", {}), results)
+    curves = _learning_curve(report.get("curves", {}), report.get("training", {}), results, (report.get("teacher") or {}).get("figures"))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>kdtext run report</title><style>{STYLE}</style></head>
@@ -249,8 +269,11 @@ def html_report(report: dict[str, Any]) -> str:
 <p>Task: {html.escape(str(report.get('task', '')))} &middot; labels: {html.escape(', '.join(report.get('labels', [])))}
 &middot; test examples: {report.get('n_test', '-')} &middot; transfer examples: {report.get('n_transfer', '-')}</p>
 {headline}{speed}
-<h2>Test results</h2>{table}
+<h2>Test results</h2>{table}<p class=note>{html.escape(TABLE_NOTE)}.</p>
 {_bar_chart(results)}
+{paired_html(results, titles)}
+{calibration_html(results, titles)}
+{per_class_html(results, titles)}
 <h2>Training</h2>{curves}
 <h2>Confusion matrices (test)</h2><div class=matrices>{confusions}</div>
 <h2>Time per stage</h2><div class=scroll><table><tr><th>stage</th><th>time</th></tr>{stages}</table></div>

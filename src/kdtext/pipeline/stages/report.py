@@ -51,6 +51,9 @@ def build_report(runner: Runner) -> dict[str, Any]:
         name: [[point["step"], point["dev_score"]] for point in stages[name]["summary"].get("curve", []) if "dev_score" in point]
         for name in ("baseline", "distilled")
     }
+    teacher_history = stages["teacher"]["summary"].get("figures", {}).get("history") or []
+    # the teacher's dev score per epoch (a teacher that was loaded, not finetuned, has none)
+    curves["teacher"] = [[row["epoch"], row["dev_metric"]] for row in teacher_history if row.get("dev_metric") is not None]
     return {
         "kdtext_report": 1,
         "task": data["task"],
@@ -60,6 +63,8 @@ def build_report(runner: Runner) -> dict[str, Any]:
         "n_test": data["n_test"],
         "n_transfer": stages["label"]["summary"]["n_synthetic"] + stages["label"]["summary"]["n_unlabeled"],
         "results": results,
+        # how docs/s were measured: machine, threads, load (runs evaluated before kdtext 0.2 have none)
+        "speed": stages["evaluate"]["summary"].get("speed"),
         "curves": curves,
         "teacher": stages["teacher"]["summary"],
         "augment": stages["augment"]["summary"],
