@@ -111,8 +111,8 @@ def soft_task() -> tuple[Dataset, Dataset, Dataset]:
 def test_soft_labels_pull_predictions_toward_the_soft_targets(name, params):
     train, dev, transfer = soft_task()
     probes = ["it was zeta the film", "it was omega the film"]
-    # evaluate only at the end, so that early stopping keeps the fully trained weights
-    settings = {**params, "eval_every": 10**6, "max_epochs": 15}
+    # no early stopping and no selection on dev: the fully trained weights are kept
+    settings = {**params, "patience": 0, "max_epochs": 15}
     baseline = build_student(name, **settings)
     baseline.fit(train, dev, seed=0)
     distilled = build_student(name, **settings)
@@ -272,3 +272,23 @@ def test_soft_textcat_component_accepts_soft_cats_where_spacy_refuses():
         component._validate_categories([bad])
     with pytest.raises(ConfigError, match="unknown loss"):
         nlp.add_pipe("kdtext_soft_textcat", name="other", config={"loss": "hinge"})
+
+
+def test_every_student_is_evaluated_on_dev_at_least_once_an_epoch(capsys):
+    # 24 gold examples at batch 8: 3 steps an epoch; eval_every 200 (spacy-fast's default) once gave a two-point curve
+    student = build_student("spacy-fast", **{**FAST, "eval_every": 200, "max_epochs": 4, "patience": 10, "progress": True})
+    student.progress_label = "baseline student"
+    figures = student.fit(gold_task(BINARY), gold_task(BINARY, n=4, seed=3), seed=0)
+    assert [point["step"] for point in figures["curve"]] == [3, 6, 9, 12]
+    err = capsys.readouterr().err
+    assert "training baseline student: epoch 1 of at most 4" in err  # the bar says which student
+    assert "baseline student: ran all 4 epochs" in err and "kept step" in err
+
+
+def test_patience_zero_keeps_the_last_weights():
+    train, dev = gold_task(BINARY), gold_task(BINARY, n=4, seed=3)
+    student = build_student("spacy-bow", **{**BOW, "max_epochs": 3, "patience": 0})
+    figures = student.fit(train, dev, seed=0)
+    assert figures["best_step"] == figures["steps"] and figures["stopped"] == "max_epochs" and len(figures["curve"]) == 3
+    with pytest.raises(ConfigError, match="patience"):
+        build_student("spacy-bow", patience=-1)

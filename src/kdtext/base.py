@@ -469,10 +469,14 @@ class Student(Plugin, ABC):
     then copies that file into the package, which requires exactly ``runtime_requires``;
     default None: the package requires kdtext and the plugin's distribution);
     ``prepare_spacy_package(model_dir)`` (what the spaCy package needs beyond the saved
-    pipeline; default: nothing).
+    pipeline; default: nothing). ``progress_label``: what kdtext calls this student while it
+    trains (``"baseline student"``, ``"distilled student"``), set before ``fit``; a student
+    that shows progress should use it.
     """
 
     kind: ClassVar[str] = "student"
+    #: What progress bars and messages call this student during ``fit`` (set by kdtext; None: "student").
+    progress_label: str | None = None
     #: The saved folder is a spaCy pipeline (``spacy.load`` reads it; ``package`` uses spaCy's).
     is_spacy_pipeline: ClassVar[bool] = False
     #: What inference needs, as pip requirements (e.g. ``("scikit-learn>=1.2", "joblib")``); with ``runtime_module``.

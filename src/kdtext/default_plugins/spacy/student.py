@@ -62,7 +62,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
 }
 
 _INT_PARAMS = {
-    "batch_size": 1, "max_epochs": 1, "max_steps": 0, "eval_every": 0, "patience": 1, "gold_repeats": 0,
+    "batch_size": 1, "max_epochs": 1, "max_steps": 0, "eval_every": 0, "patience": 0, "gold_repeats": 0,
     "predict_batch_size": 1, "width": 1, "depth": 1, "embed_size": 1, "window_size": 1, "maxout_pieces": 1,
     "ngram_size": 1, "bow_length": 1, "rep_dims": 1,
 }
@@ -107,10 +107,10 @@ class SpacyStudent(Student):
 
     Parameters (keyword arguments, all optional): ``lang`` (spaCy language code for
     ``spacy.blank``), ``batch_size``, ``learn_rate``, ``l2``, ``grad_clip``, ``dropout``,
-    ``max_epochs``, ``max_steps`` (0: no limit), ``eval_every`` (steps; 0: once per epoch,
-    at most every 500 steps), ``patience`` (evaluations without dev improvement before
-    stopping), ``gold_repeats`` (times each gold example is seen per epoch), ``loss``
-    (``"mse"`` or ``"kl"``), ``temperature`` (for ``"kl"``), ``predict_batch_size``,
+    ``max_epochs``, ``max_steps`` (0: no limit), ``eval_every`` (steps, and at least once an
+    epoch; 0: once per epoch, at most every 500 steps), ``patience`` (evaluations without dev
+    improvement before stopping; 0: never stop early and keep the last weights),
+    ``gold_repeats`` (times each gold example is seen per epoch), ``loss`` (``"mse"`` or ``"kl"``), ``temperature`` (for ``"kl"``), ``predict_batch_size``,
     ``progress`` (a bar on stderr), ``random_output_init`` (give the ensemble's
     zero-initialised softmax output random weights, see :func:`_break_output_symmetry`;
     off by default, as in spaCy), ``rep_weight`` and ``rep_dims`` (representation targets:
@@ -229,7 +229,7 @@ class SpacyStudent(Student):
             result = train_textcat(
                 nlp, COMPONENT, gold, soft, dev_docs, dev.targets, settings,
                 multilabel=space.multilabel, seed=seed, gold_repeats=self.params["gold_repeats"],
-                representations=representations,
+                representations=representations, label=self.progress_label or "student",
             )
         finally:
             if representations is not None:

@@ -68,6 +68,7 @@ def stage_baseline(ctx: StageContext) -> dict[str, Any]:
     from ...students import fit_student, save_student
 
     student = _new_student(ctx, with_vectors=False)
+    student.progress_label = "baseline student"
     result = fit_student(student, split(ctx, "train"), split(ctx, "dev"), seed=ctx.config.seed, name=ctx.config.student)
     save_student(student, ctx.out / "model", name=ctx.config.student, figures=result)
     return _jsonable(result.as_dict())
@@ -80,6 +81,7 @@ def stage_distilled(ctx: StageContext) -> dict[str, Any]:
     from ...students import fit_student, save_student
 
     student = _new_student(ctx, with_vectors=True)
+    student.progress_label = "distilled student"
     result = fit_student(
         student, split(ctx, "train"), split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed, name=ctx.config.student
     )
