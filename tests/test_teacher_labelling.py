@@ -313,7 +313,7 @@ def test_check_teacher_output_catches_every_kind_of_bad_row():
         check_teacher_output([["x", "y"]], 1, space)
 
 
-def test_progress_bar_reports_examples_per_second(teacher, capsys):
+def test_progress_bar_reports_examples_and_tokens_per_second(teacher, capsys):
     teacher.label(varied_texts(30), progress=True)
     err = capsys.readouterr().err
-    assert "labelling" in err and "ex/s" in err
+    assert "labelling" in err and "/30 examples" in err and "tok/s" in err  # the rate and ETA follow tokens

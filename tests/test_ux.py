@@ -286,6 +286,31 @@ def test_labelling_bar_carries_the_label_it_is_given(capsys, tmp_path):
     assert "labelling:" in capsys.readouterr().err
 
 
+def test_labelling_progress_is_paced_by_tokens_not_examples(capsys):
+    from kdtext.default_plugins.bert.labelling import TokenPacedBar
+
+    bar = TokenPacedBar([3, 40, 5, 12], "labelling synthetic examples")
+    bar.update(1)  # BatchedInference runs the longest example first: 40 of the 60 tokens are done
+    assert (bar._bar.n, bar._bar.total) == (40, 60)
+    bar.update(2)
+    assert bar._bar.n == 57 and bar._bar.postfix == "3/4 examples"
+    bar.close()
+    err = capsys.readouterr().err
+    assert "labelling synthetic examples:" in err and "0/4 examples" in err and "tok/s" in err
+
+
+def test_teacher_finetuning_shows_its_dev_evaluation_and_the_kept_epoch(capsys, tmp_path):
+    from teacher_fixtures import make_tiny_bert, sentiment_data
+
+    from kdtext.default_plugins.bert.teacher import BertTeacher
+
+    teacher = BertTeacher(model=str(make_tiny_bert(tmp_path / "bert")), epochs=2, progress=True)
+    figures = teacher.fit(sentiment_data(16, seed=0), sentiment_data(8, seed=1))
+    err = capsys.readouterr().err
+    assert "teacher: dev evaluation after epoch 1 (8 examples)" in err and "after epoch 2" in err
+    assert f"teacher: kept epoch {figures['best_epoch']} of 2 (dev accuracy {figures['dev_metric']:.4f}" in err
+
+
 def test_augment_without_a_tagger_says_how_to_install_one(tmp_path, monkeypatch):
     import kdtext.augment.tagging
 

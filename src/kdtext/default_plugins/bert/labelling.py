@@ -134,14 +134,12 @@ def label(
             cache.add(keys[first[unique_rows]], out, reps)
 
     bar = None
+    todo_seqs = [seqs[int(first[u])] for u in todo]
     if progress and len(todo):
-        from tqdm.auto import tqdm
-
         # ``progress`` may be the bar's label (kdtext run labels two sets: synthetic examples, then unlabelled texts)
-        desc = progress if isinstance(progress, str) else "labelling"
-        bar = tqdm(total=len(todo), unit="ex", desc=desc, file=sys.stderr, dynamic_ncols=True, leave=False)
+        bar = TokenPacedBar([len(s) for s in todo_seqs], progress if isinstance(progress, str) else "labelling")
     try:
-        stats = runner.run([seqs[int(first[u])] for u in todo], on_done, progress=bar)
+        stats = runner.run(todo_seqs, on_done, progress=bar)
     finally:
         if bar is not None:
             bar.close()
@@ -162,6 +160,37 @@ def label(
         cached=known[inverse] if n else np.zeros(0, bool),
         representations=None if unique_reps is None else (unique_reps[inverse] if n else unique_reps[:0]),
     )
+
+
+class TokenPacedBar:
+    """The labelling bar: it counts examples, but its rate and ETA follow tokens.
+
+    :class:`BatchedInference` runs the longest examples first, so examples/s rises all
+    through a job and an ETA in examples ran about 2x long on the demo; a batch costs its
+    tokens. The rate is tqdm's moving average of recent updates, so the slow first
+    batches of a fresh ONNX session fade from the ETA too. ``update(n)`` takes examples.
+    """
+
+    def __init__(self, lengths: Sequence[int], desc: str):
+        from tqdm.auto import tqdm
+
+        ordered = np.sort(np.asarray(lengths, np.int64))[::-1]  # the order BatchedInference.run takes them in
+        self._tokens = np.concatenate([[0], np.cumsum(ordered)])
+        self._done = 0
+        self._bar = tqdm(
+            total=int(self._tokens[-1]), unit="tok", unit_scale=True, desc=desc, file=sys.stderr, dynamic_ncols=True, leave=False,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}, {rate_fmt}{postfix}]",
+            postfix=f"0/{len(ordered):,} examples",
+        )  # fmt: skip
+
+    def update(self, n: int) -> None:
+        before = self._tokens[self._done]
+        self._done = min(self._done + int(n), len(self._tokens) - 1)
+        self._bar.set_postfix_str(f"{self._done:,}/{len(self._tokens) - 1:,} examples", refresh=False)
+        self._bar.update(int(self._tokens[self._done] - before))
+
+    def close(self) -> None:
+        self._bar.close()
 
 
 def inference_model(

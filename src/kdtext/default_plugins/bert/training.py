@@ -97,7 +97,7 @@ def finetune(
     train_targets: np.ndarray,
     dev_seqs: Sequence[np.ndarray] | None,
     dev_targets: np.ndarray | None,
-    predict_logits: Callable[[Sequence[np.ndarray]], np.ndarray],
+    predict_logits: Callable[..., np.ndarray],
     multilabel: bool,
     pad_id: int,
     device: "torch.device",
@@ -113,6 +113,10 @@ def finetune(
     stop_after_steps: int = 0,
 ) -> dict[str, Any]:
     """Train ``model`` in place, leaving it with the best dev epoch's weights.
+
+    ``predict_logits(seqs)`` scores dev; with ``progress`` it is called as
+    ``predict_logits(seqs, progress=LABEL)`` and should show its own bar (a dev pass can
+    take as long as a tenth of an epoch), and the kept epoch is printed at the end.
 
     Early stopping (``patience`` epochs without a better dev score) is considered only
     once ``stop_after_steps`` optimizer steps are done: on small data the dev score can
@@ -186,7 +190,14 @@ def finetune(
             model.eval()
             record: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else None}
             if dev_seqs is not None and dev_targets is not None and len(dev_seqs):
-                scores = dev_scores(predict_logits(dev_seqs), np.asarray(dev_targets, np.float32), multilabel)
+                if bar is not None:
+                    what = f"teacher: dev evaluation after epoch {epoch} ({len(dev_seqs):,} examples)"
+                    bar.set_description(f"finetuning, epoch {epoch} done")
+                    logits = predict_logits(dev_seqs, progress=what)
+                    bar.set_description("finetuning")
+                else:
+                    logits = predict_logits(dev_seqs)
+                scores = dev_scores(logits, np.asarray(dev_targets, np.float32), multilabel)
                 record["dev_loss"], record["dev_metric"] = scores["loss"], scores["metric"]
                 key = (scores["metric"], -scores["loss"])
                 if best is None or key > best:
@@ -207,6 +218,11 @@ def finetune(
         model.load_state_dict(best_state)
     model.eval()
     seconds = time.perf_counter() - started
+    if progress:
+        kept = f"kept epoch {best_epoch} of {len(history)}"
+        if best is not None:
+            kept += f" (dev {'micro-F1' if multilabel else 'accuracy'} {best[0]:.4f}, dev loss {-best[1]:.4f})"
+        print(f"teacher: {kept}; finetuning took {seconds:.0f}s", file=sys.stderr, flush=True)
     return {
         "history": history,
         "best_epoch": best_epoch,
@@ -246,9 +262,9 @@ def fit_teacher(teacher: Any, train: "Dataset", dev: "Dataset | None" = None) ->
     dev_seqs = teacher.encode(dev.texts)[0] if dev is not None and len(dev) else None
     epochs = planned_epochs(len(train), int(p["batch_size"]), p["epochs"], int(p["min_steps"]), int(p["max_epochs"]))
 
-    def predict_logits(seqs: Sequence[np.ndarray]) -> np.ndarray:
+    def predict_logits(seqs: Sequence[np.ndarray], progress: bool | str = False) -> np.ndarray:
         # PyTorch, on the weights being trained (an ONNX export would be of stale weights).
-        return teacher.label(ids=list(seqs), device=device, progress=False, backend="torch").logits
+        return teacher.label(ids=list(seqs), device=device, progress=progress, backend="torch").logits
 
     figures = finetune(
         teacher.model,
