@@ -43,45 +43,52 @@ def load_teacher(ctx: StageContext) -> Any:
     return plugins.get_teacher(ctx.config.teacher).load(ctx.input("teacher") / "model")
 
 
-def synthetic_of(run_dir: Path) -> "SyntheticSet":
-    """The synthetic set of a run's augment stage, memory-mapped (runs made before it was a folder: the ``.npz``)."""
+def synthetic_of(run_dir: Path, augment: Path | None = None) -> "SyntheticSet":
+    """The synthetic set of a run's augment stage, memory-mapped (runs made before it was a folder: the ``.npz``);
+    ``augment``: another augment folder (``kdtext sweep`` gives a cell's)."""
     from ..augment.store import load_synthetic
 
-    folder = run_dir / "augment" / "synthetic"
-    return load_synthetic(folder if folder.exists() else run_dir / "augment" / "synthetic.npz")
+    augment = augment or run_dir / "augment"
+    folder = augment / "synthetic"
+    return load_synthetic(folder if folder.exists() else augment / "synthetic.npz")
 
 
-def load_transfer(run_dir: Path, lang: str) -> tuple[Dataset, Dataset]:
-    """The teacher-labelled synthetic examples and unlabelled pool of a run, as two soft datasets (in memory)."""
-    return _transfer(run_dir, lang, lazy=False)
+def load_transfer(run_dir: Path, lang: str, *, augment: Path | None = None, label: Path | None = None) -> tuple[Dataset, Dataset]:
+    """The teacher-labelled synthetic examples and unlabelled pool of a run, as two soft datasets (in memory).
+
+    ``augment`` and ``label`` are the folders of the synthetic set and of its labels
+    (default: the run's own stages; ``kdtext sweep`` gives a cell's); the same in :func:`transfer_of`.
+    """
+    return _transfer(run_dir, lang, lazy=False, augment=augment, label=label)
 
 
-def transfer_of(run_dir: Path, lang: str) -> Dataset:
+def transfer_of(run_dir: Path, lang: str, *, augment: Path | None = None, label: Path | None = None) -> Dataset:
     """A run's whole transfer set (synthetic examples, then the unlabelled pool) as one soft dataset read off disk.
 
     The synthetic examples' texts, words and spaces are :class:`~kdtext.data.RowView`\\s over the
     memory-mapped set, the targets the memory-mapped ``probs.npy``: rows are read as a student
     uses them, so the set's size costs disk, not memory (the ``distilled`` stage).
     """
-    synthetic, pool = _transfer(run_dir, lang, lazy=True)
-    targets = np.load(run_dir / "label" / "probs.npy", mmap_mode="r")
+    synthetic, pool = _transfer(run_dir, lang, lazy=True, augment=augment, label=label)
+    targets = np.load((label or run_dir / "label") / "probs.npy", mmap_mode="r")
     return Dataset(
         RowView.chain(synthetic.texts, pool.texts), targets, synthetic.label_space, soft=True,
         words=RowView.chain(synthetic.words, pool.words), spaces=RowView.chain(synthetic.spaces, pool.spaces),
     )  # fmt: skip
 
 
-def _transfer(run_dir: Path, lang: str, *, lazy: bool) -> tuple[Dataset, Dataset]:
+def _transfer(run_dir: Path, lang: str, *, lazy: bool, augment: Path | None = None, label: Path | None = None) -> tuple[Dataset, Dataset]:
     from ..augment.builder import corpus_from_texts
 
     space = LabelSpace.from_json(read_json(run_dir / "data" / "labels.json"))
-    probs = np.load(run_dir / "label" / "probs.npy", mmap_mode="r" if lazy else None)
-    synthetic = synthetic_of(run_dir)
+    label = label or run_dir / "label"
+    probs = np.load(label / "probs.npy", mmap_mode="r" if lazy else None)
+    synthetic = synthetic_of(run_dir, augment)
     pool_file = run_dir / "data" / "unlabeled.jsonl"
     pool = read_texts(pool_file) if pool_file.stat().st_size else []
     n = len(synthetic)
     if probs.shape != (n + len(pool), len(space)):
-        raise ModelError(f"the labels in {run_dir / 'label'} do not match the transfer set; delete that folder and rerun")
+        raise ModelError(f"the labels in {label} do not match the transfer set; delete that folder and rerun")
     pool_corpus = corpus_from_texts(pool, lang=lang, tagger=None)
     pool_data = Dataset(
         pool,

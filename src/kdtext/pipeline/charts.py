@@ -131,3 +131,60 @@ def reliability_diagram(title: str, bins: list[dict[str, Any]], ece: float, colo
     parts.append("</svg>")
     caption = f"{html.escape(title)}: ECE {ece:.3f}"
     return f'<figure class="chart small">{"".join(parts)}<figcaption class=legend>{caption}</figcaption></figure>'
+
+
+#: Colours of a chart's series, in order (Tableau 10).
+PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b")
+
+
+def line_chart(
+    title: str, x_labels: list[str], series: dict[str, list[tuple[float, float] | None]], references: dict[str, float] | None = None,
+    *, x_label: str = "",
+) -> str:
+    """Lines over categorical x positions, each point a ``(mean, sd)`` (None: no point) with a
+    band of plus or minus one sd; ``references`` are dashed horizontal lines (the teacher's score...)."""
+    width, height, left, right, top, bottom = 420, 250, 46, 14, 14, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [m + d * k for points in series.values() for p in points if p for m, d in [p] for k in (-1, 1)]
+    values += [v for v in (references or {}).values() if v is not None]
+    if not values:
+        return ""
+    ticks = nice_ticks(min(values), max(values), 4)
+    lo, hi = ticks[0], ticks[-1] if ticks[-1] > ticks[0] else ticks[0] + 0.01
+
+    def x(i: int) -> float:
+        return left + (i + 0.5) * plot_w / max(len(x_labels), 1)
+
+    def y(v: float) -> float:
+        return top + (hi - v) / (hi - lo) * plot_h
+
+    parts = [SVG.format(w=width, h=height, label=html.escape(title))]
+    for tick in ticks:
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>')
+        parts.append(f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">{tick:g}</text>')
+    for i, label in enumerate(x_labels):
+        parts.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle">{html.escape(label)}</text>')
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/>')
+    for k, (name, value) in enumerate((references or {}).items()):
+        if value is None or not lo <= value <= hi:
+            continue
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#777" stroke-dasharray="5 4"/>')
+        parts.append(f'<text x="{width - right - 2}" y="{y(value) - 3:.1f}" font-size="10" fill="#555" text-anchor="end">{html.escape(name)} {value:.3f}</text>')
+    legend = []
+    for k, (name, points) in enumerate(series.items()):
+        colour = PALETTE[k % len(PALETTE)]
+        shown = [(i, p) for i, p in enumerate(points) if p is not None]
+        if not shown:
+            continue
+        upper = " ".join(f"{x(i):.1f},{y(m + d):.1f}" for i, (m, d) in shown)
+        lower = " ".join(f"{x(i):.1f},{y(m - d):.1f}" for i, (m, d) in reversed(shown))
+        if any(d > 0 for _, (_, d) in shown):
+            parts.append(f'<polygon points="{upper} {lower}" fill="{colour}" fill-opacity="0.15" stroke="none"/>')
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(f"{x(i):.1f},{y(m):.1f}" for i, (m, _) in shown)}"/>')
+        for i, (m, d) in shown:
+            tip = f"{name}, {x_labels[i]}: {m:.4f}" + (f" &#177; {d:.4f}" if d else "")
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(m):.1f}" r="3.5" fill="{colour}"><title>{html.escape(tip)}</title></circle>')
+        legend.append(f'<span style="color:{colour}">&#9632;</span> {html.escape(name)}')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">{html.escape(x_label)}</text>')
+    parts.append("</svg>")
+    return f'<figure class=chart>{"".join(parts)}<figcaption class=legend>{html.escape(title)}: {" ".join(legend)}</figcaption></figure>'

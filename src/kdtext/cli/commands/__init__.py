@@ -12,7 +12,7 @@ import importlib
 from ...hookspecs import hookimpl
 
 #: Modules under kdtext.cli.commands, each with ``register(cli)``.
-COMMAND_MODULES = ("augment", "teacher", "student", "run", "taggers")
+COMMAND_MODULES = ("augment", "teacher", "student", "run", "sweep", "taggers")
 
 
 @hookimpl

@@ -29,7 +29,7 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
     teacher = load_teacher(ctx)
     engine = _engine(config)
     local = config.engine == "local"
-    synthetic = synthetic_of(ctx.runner.run_dir)
+    synthetic = synthetic_of(ctx.runner.run_dir, ctx.input("augment"))
     pool = unlabeled(ctx)
     space = label_space_of(ctx)
     options = LabelOptions(

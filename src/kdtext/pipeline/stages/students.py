@@ -76,7 +76,7 @@ def stage_baseline(ctx: StageContext) -> dict[str, Any]:
 
 def stage_distilled(ctx: StageContext) -> dict[str, Any]:
     # read off disk as the student uses it: a transfer set of a million examples costs no more memory than one of ten thousand
-    transfer = transfer_of(ctx.runner.run_dir, ctx.config.lang)
+    transfer = transfer_of(ctx.runner.run_dir, ctx.config.lang, augment=ctx.input("augment"), label=ctx.input("label"))
     ctx.log(f"training on {len(split(ctx, 'train')):,} gold + {len(transfer):,} teacher-labelled examples")
     from ...students import fit_student, save_student
 
