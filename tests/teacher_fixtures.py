@@ -106,6 +106,29 @@ def fast_params(model_dir: Path, **overrides) -> dict:
     return params
 
 
+def write_run_task(root: Path) -> Path:
+    """A tiny sentiment task for `kdtext run` in ``root``: a tiny BERT, train/dev/test/pool files and the
+    ``run.toml`` that ties them together (300 tang examples, a small spacy-cnn student); returns ``root``."""
+    import json
+
+    def write_jsonl(path: Path, rows) -> None:
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+    make_tiny_bert(root / "bert")
+    for name, n, seed in (("train", 40, 0), ("dev", 20, 1), ("test", 20, 2)):
+        ds = sentiment_data(n, seed=seed)
+        write_jsonl(root / f"{name}.jsonl", ({"text": t, "label": l} for t, l in zip(ds.texts, ds.gold_labels())))
+    write_jsonl(root / "pool.jsonl", ({"text": t} for t in sentiment_data(30, seed=5).texts))
+    (root / "run.toml").write_text(
+        'train = "train.jsonl"\ndev = "dev.jsonl"\ntest = "test.jsonl"\nunlabeled = "pool.jsonl"\n'
+        'teacher_model = "bert"\nn_synthetic = 300\nteacher_vectors = 8\nstudent = "spacy-cnn"\n'
+        "[teacher_params]\nepochs = 2\nprogress = false\n"
+        "[student_params]\nwidth = 16\nembed_size = 200\nmax_epochs = 2\nprogress = false\n",
+        encoding="utf-8",
+    )
+    return root
+
+
 def assert_probability_rows(probs: np.ndarray, n: int, k: int, *, multilabel: bool = False) -> None:
     assert probs.shape == (n, k) and probs.dtype == np.float32
     assert np.isfinite(probs).all() and (probs >= 0).all() and (probs <= 1).all()

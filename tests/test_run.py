@@ -13,7 +13,7 @@ from kdtext.cli import cli
 from kdtext.pipeline import load_config
 from kdtext.pipeline.recipe import STAGES, run_recipe
 
-from teacher_fixtures import make_tiny_bert, sentiment_data
+from teacher_fixtures import write_run_task
 
 STAGE_NAMES = [stage.name for stage in STAGES]
 
@@ -26,20 +26,7 @@ def _write_jsonl(path: Path, rows) -> Path:
 @pytest.fixture(scope="module")
 def task(tmp_path_factory) -> Path:
     """A tiny sentiment task, a tiny BERT and a TOML config that ties them together."""
-    root = tmp_path_factory.mktemp("task")
-    make_tiny_bert(root / "bert")
-    for name, n, seed in (("train", 40, 0), ("dev", 20, 1), ("test", 20, 2)):
-        ds = sentiment_data(n, seed=seed)
-        _write_jsonl(root / f"{name}.jsonl", ({"text": t, "label": l} for t, l in zip(ds.texts, ds.gold_labels())))
-    _write_jsonl(root / "pool.jsonl", ({"text": t} for t in sentiment_data(30, seed=5).texts))
-    (root / "run.toml").write_text(
-        'train = "train.jsonl"\ndev = "dev.jsonl"\ntest = "test.jsonl"\nunlabeled = "pool.jsonl"\n'
-        'teacher_model = "bert"\nn_synthetic = 300\nteacher_vectors = 8\nstudent = "spacy-cnn"\n'
-        "[teacher_params]\nepochs = 2\nprogress = false\n"
-        "[student_params]\nwidth = 16\nembed_size = 200\nmax_epochs = 2\nprogress = false\n",
-        encoding="utf-8",
-    )
-    return root
+    return write_run_task(tmp_path_factory.mktemp("task"))
 
 
 def test_end_to_end_artifacts_and_report(task, tmp_path):

@@ -17,32 +17,15 @@ from kdtext.pipeline import load_config
 from kdtext.pipeline.recipe import run_recipe
 from kdtext.pipeline.sweep import Sweep, SweepSpec, plan_cells, summarise
 
-from teacher_fixtures import make_tiny_bert, sentiment_data
+from teacher_fixtures import write_run_task
 
 CELL_KEYS = {"augmenter", "n_synthetic", "strength", "seed", "dev_accuracy", "test_accuracy", "dev_macro_f1", "test_macro_f1", "train_seconds"}
-
-
-def _write_jsonl(path: Path, rows) -> Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     """A tiny run, finished: tiny BERT teacher, tang augmentation of 300 examples, a small spacy-cnn student."""
-    root = tmp_path_factory.mktemp("sweep")
-    make_tiny_bert(root / "bert")
-    for name, n, seed in (("train", 40, 0), ("dev", 20, 1), ("test", 20, 2)):
-        ds = sentiment_data(n, seed=seed)
-        _write_jsonl(root / f"{name}.jsonl", ({"text": t, "label": l} for t, l in zip(ds.texts, ds.gold_labels())))
-    _write_jsonl(root / "pool.jsonl", ({"text": t} for t in sentiment_data(30, seed=5).texts))
-    (root / "run.toml").write_text(
-        'train = "train.jsonl"\ndev = "dev.jsonl"\ntest = "test.jsonl"\nunlabeled = "pool.jsonl"\n'
-        'teacher_model = "bert"\nn_synthetic = 300\nteacher_vectors = 8\nstudent = "spacy-cnn"\n'
-        "[teacher_params]\nepochs = 2\nprogress = false\n"
-        "[student_params]\nwidth = 16\nembed_size = 200\nmax_epochs = 2\nprogress = false\n",
-        encoding="utf-8",
-    )
+    root = write_run_task(tmp_path_factory.mktemp("sweep"))
     run_recipe(load_config(root / "run.toml", {}), root / "run", quiet=True)
     return root / "run"
 
