@@ -58,7 +58,7 @@ def curve_panel(
     names the model (default "NAME student"); ``unit`` is what the x axis counts
     ("step", or "epoch" for the teacher)."""
     title = title or f"{name} student"
-    width, height, left, right, top, bottom = 360, 220, 44, 14, 12, 40
+    width, height, left, right, top, bottom = 360, 220, 44, 22, 12, 40  # room for the last step label ("3,000")
     max_step = max(point[0] for point in curve) or 1
     # steps and epochs are whole numbers: no tick at 0.5 (a teacher of 2 epochs had ticks "0 0 1 2 2")
     x_ticks = [t for t in nice_ticks(0, max_step, 4) if t <= max_step * 1.0001 and float(t).is_integer()]
