@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -290,10 +290,12 @@ class Sweep:
             config.student_params, config.lang, _label_settings(config), upstream, corpus.is_file(),
         )  # fmt: skip
 
-    def run(self, progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    def run(self) -> list[dict[str, Any]]:
         """Every cell's figures (``cell.json``), computing the cells that are not done yet."""
         self.prepare()
         (self.out_dir / "cells").mkdir(parents=True, exist_ok=True)
+        for leftover in (self.out_dir / "cells").glob(".*.partial"):  # cells an interrupted sweep left half-made
+            shutil.rmtree(leftover, ignore_errors=True)
         results: list[dict[str, Any]] = []
         spent, work_done = 0.0, 0
         for number, cell in enumerate(self.cells, start=1):
@@ -315,8 +317,6 @@ class Sweep:
                     f"{done['train_seconds']:.0f}s; cell done in {seconds:.0f}s" + (f", about {left / 60:.0f} min left" if number < len(self.cells) else "")
                 )
             results.append(done)
-            if progress is not None:
-                progress(number, len(self.cells), done)
         return results
 
     def _from_run(self, cell: Cell) -> bool:
@@ -357,7 +357,6 @@ class Sweep:
             trained = stage_distilled(self._context(config, folders["distilled"], folders))
             model = folders["distilled"] / "model"
         student = load_student(model)
-        space = None
         for split in ("dev", "test"):
             data = split_of(self.run_dir, split)
             space = data.label_space
