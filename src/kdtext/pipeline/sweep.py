@@ -433,12 +433,12 @@ def summarise(sweep: Sweep, records: list[dict[str, Any]]) -> dict[str, Any]:
     Mantel-Haenszel test for matched pairs); the same test on the test split says
     whether a winner chosen on dev holds on data that did not choose it.
     """
-    from ..metrics import correct_mask, mcnemar
+    from ..metrics import correct_mask, dev_metric_name, mcnemar
     from .artifacts import split_of
 
     splits = {name: split_of(sweep.run_dir, name) for name in ("dev", "test")}
     multilabel = splits["dev"].label_space.multilabel
-    metric = "macro_f1" if multilabel else "accuracy"
+    metric = dev_metric_name(multilabel)
     groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for record in records:
         groups.setdefault((record["augmenter"], record["n_synthetic"], str(record["strength"])), []).append(record)

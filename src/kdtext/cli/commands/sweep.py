@@ -7,6 +7,8 @@ from typing import Any, Callable
 
 import click
 
+from ..options import setting_option
+
 
 def _list(kind: Callable[[str], Any], what: str) -> Callable[[click.Context, click.Parameter, str | None], list[Any] | None]:
     """A Click callback that parses "0,10000,30000" into a list (None when the option is not given)."""
@@ -46,8 +48,8 @@ def register(cli: click.Group) -> None:
     @click.option("--sizes", callback=_list(_sizes, "numbers of synthetic examples (0 = gold + unlabelled texts only)"), help="Synthetic examples per student, e.g. 0,10000,30000,60000  [default: the run's n_synthetic].")
     @click.option("--strength", "strengths", callback=_list(_strength, "probabilities between 0 and 1"), help="The augmenters' change probabilities (p_mask, p_pos), e.g. 0.1,0.3,0.5; augmenters that change no words (ngram, sentence) get one  [default: the run's].")
     @click.option("--seeds", callback=_list(int, "whole numbers"), help="Seeds of augmentation and training, e.g. 0,1,2: the spread of the curves  [default: the run's seed].")
-    @click.option("--student", help="Student plugin  [default: the run's].")
-    @click.option("--student-param", "student_params", multiple=True, metavar="NAME=VALUE", help="Student parameter, on top of the run's when the student is the run's (repeatable).")
+    @setting_option("student", default=None, help="Student plugin  [default: the run's].")
+    @setting_option("student_params", help="Student parameter, on top of the run's when the student is the run's (repeatable).")
     @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="The run's settings (TOML, as for `kdtext run --config`), for a run folder that has no config.json yet.")
     @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Sweep folder: cells, sweep.json, sweep.html  [default: RUN/sweep].")
     @click.option("--apply", "apply_", is_flag=True, help="Write the best setting on dev as OUTPUT/run.toml, for `kdtext run --config`.")
