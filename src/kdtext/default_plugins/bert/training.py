@@ -221,7 +221,7 @@ def finetune(
     if progress:
         kept = f"kept epoch {best_epoch} of {len(history)}"
         if best is not None:
-            kept += f" (dev {'micro-F1' if multilabel else 'accuracy'} {best[0]:.4f}, dev loss {-best[1]:.4f})"
+            kept += f" (dev {dev_metric_name(multilabel)} {best[0]:.4f}, dev loss {-best[1]:.4f})"
         print(f"teacher: {kept}; finetuning took {seconds:.0f}s", file=sys.stderr, flush=True)
     return {
         "history": history,
