@@ -88,6 +88,9 @@ def test_a_sweep_reuses_the_label_cache_never_refits_the_teacher_and_resumes(run
     assert _chunks(run_copy) > chunks_before
     for record in records:
         assert CELL_KEYS <= set(record) and 0.0 <= record["dev_accuracy"] <= 1.0
+    # the time of every cell, over both calls, not only the resumed call's
+    trained = [r for r in records if not r.get("from_run")]
+    assert summarise(sweep, records)["cells_seconds"] >= sum(r["train_seconds"] for r in trained) > 0
 
     # a rerun labels nothing and trains nothing
     calls.clear()

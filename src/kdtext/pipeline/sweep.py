@@ -336,6 +336,7 @@ class Sweep:
         from .stages.label import stage_label
         from .stages.students import stage_distilled
 
+        started = time.perf_counter()
         partial = folder.with_name(f".{folder.name}.partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
@@ -368,7 +369,8 @@ class Sweep:
             shutil.rmtree(partial / name, ignore_errors=True)
         record = {
             **cell_record(cell), **figures, "train_seconds": round(float(trained.get("train_seconds") or 0.0), 3),
-            "best_step": trained.get("best_step"), "steps": trained.get("steps"), "fingerprint": print_,
+            "best_step": trained.get("best_step"), "steps": trained.get("steps"),
+            "seconds": round(time.perf_counter() - started, 1), "fingerprint": print_,
         }  # fmt: skip
         write_json(partial / "cell.json", record)
         shutil.rmtree(folder, ignore_errors=True)
@@ -482,6 +484,8 @@ def summarise(sweep: Sweep, records: list[dict[str, Any]]) -> dict[str, Any]:
         "best": {k: best[k] for k in ("augmenter", "n_synthetic", "strength", "params")},
         "run_settings": None if own is None else {k: own[k] for k in ("augmenter", "n_synthetic", "strength", "params")},
         "comparison": comparison, "references": references, "machine": machine(),
+        # the cells' own wall time, over every call that made them (a resumed call's ``seconds`` is its own)
+        "cells_seconds": round(sum(r.get("seconds") or 0.0 for r in records), 1),
     }  # fmt: skip
 
 

@@ -120,7 +120,7 @@ def html_page(summary: dict[str, Any]) -> str:
     seeds = sorted({c["seed"] for c in summary["cells"]})
     machine = summary.get("machine") or {}
     load = machine.get("load_average")
-    took = summary.get("seconds")
+    took = summary.get("cells_seconds") or summary.get("seconds")  # a resumed sweep's call may have taken no time
     about = (
         f"{len(summary['cells'])} students ({len(summary['settings'])} settings x {len(seeds)} seed{'s' if len(seeds) != 1 else ''}), "
         f"student {html.escape(str(grid.get('student')))}"
