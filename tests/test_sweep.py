@@ -112,6 +112,45 @@ def test_the_run_settings_cell_trained_by_the_sweep_is_the_run_distilled_student
     assert np.allclose(np.load(run_copy / "again" / "cells" / record["key"] / "dev.npy"), from_run, atol=1e-6)
 
 
+def test_a_sweep_holds_the_run_folder_lock_while_it_works(run_copy, monkeypatch):
+    import os
+
+    from kdtext.errors import KdtextError
+    from kdtext.pipeline import runner
+    from kdtext.pipeline.stages import students
+
+    real_distilled, seen = students.stage_distilled, []
+
+    def distil_while_another_driver_tries(ctx):
+        holder = json.loads((run_copy / runner.LOCK_FILE).read_text("utf-8"))
+        with pytest.raises(KdtextError, match=str(os.getpid())):  # a second driver (kdtext run, a sweep) is refused
+            runner._acquire(run_copy / runner.LOCK_FILE)
+        seen.append(holder["pid"])
+        return real_distilled(ctx)
+
+    monkeypatch.setattr(students, "stage_distilled", distil_while_another_driver_tries)
+    Sweep(run_copy, SweepSpec(sizes=[0]), quiet=True).run()
+    assert seen == [os.getpid()] and not (run_copy / runner.LOCK_FILE).exists()
+
+
+def test_a_cell_fingerprint_sees_the_code_the_cell_runs(finished_run, tmp_path, monkeypatch):
+    from kdtext.io import read_json
+    from kdtext.pipeline import fingerprint
+
+    sweep = Sweep(finished_run, SweepSpec(augmenters=["mask"], sizes=[150]), tmp_path / "sweep", quiet=True)
+    sweep.manifest = read_json(finished_run / "manifest.json")
+    cell = next(c for c in sweep.cells if c.augmenters == ("mask",))
+    before, asked = sweep.cell_fingerprint(cell), []
+
+    def upgraded(uses, cache=None):  # as if a plugin the cell runs had a new version
+        asked.extend(uses)
+        return {"kdtext-other": {"version": "2.0"}}
+
+    monkeypatch.setattr(fingerprint, "code_identity", upgraded)
+    assert sweep.cell_fingerprint(cell) != before
+    assert {("register_augmenters", "mask"), ("register_teachers", "bert"), ("register_students", "spacy-cnn")} <= set(asked)
+
+
 def test_summary_best_cell_paired_test_and_apply(run_copy):
     from kdtext.metrics import correct_mask, mcnemar
     from kdtext.pipeline.artifacts import split_of

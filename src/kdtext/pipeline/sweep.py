@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import plugins
 from ..errors import ConfigError
-from ..io import atomic_write, write_json
+from ..io import atomic_write, read_json, replace_directory, write_json
 from .config import FIELDS, RunConfig
 from .runner import StageContext, fingerprint
 
@@ -37,6 +37,8 @@ from .runner import StageContext, fingerprint
 STRENGTH_PARAMS = ("p_mask", "p_pos")
 #: Stages of the run that a sweep reuses (finished first if they are not).
 REUSED_STAGES = ("data", "teacher", "corpus", "vectors")
+#: Stages of the recipe that each cell runs on its own folders.
+CELL_STAGES = ("augment", "label", "distilled")
 SWEEP_FORMAT = 1
 
 
@@ -111,8 +113,8 @@ def read_run_config(run_dir: Path) -> RunConfig:
             "or give its settings with --config"
         )
     try:
-        values = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+        values = read_json(path, error=ConfigError)
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read the run's settings: {exc}") from None
     config = RunConfig(**{k: v for k, v in values.items() if k in FIELDS})
     config.validate()
@@ -233,6 +235,7 @@ class Sweep:
         check_plugins(cell_config(self.config, Cell((), 0, (), self.config.seed), spec))
         self.cells = plan_cells(self.config, spec)
         self.manifest: dict[str, Any] = {}
+        self._sources: dict[str, Any] = {}  # code_identity's cache of source hashes
 
     def log(self, message: str) -> None:
         if not self.quiet:
@@ -245,7 +248,7 @@ class Sweep:
 
         runner = Runner(self.config, self.run_dir, [s for s in STAGES if s.name in REUSED_STAGES], quiet=True)
         runner.run()
-        self.manifest = json.loads((self.run_dir / MANIFEST).read_text("utf-8"))
+        self.manifest = read_json(self.run_dir / MANIFEST)
         done = "finished now: " + ", ".join(runner.executed) if runner.executed else "reused"
         self.log(f"the run's data, teacher, corpus and word vectors: {done} ({self.run_dir})")
         tagged = self.manifest["stages"]["corpus"]["summary"].get("tagged")
@@ -268,8 +271,7 @@ class Sweep:
         partial.mkdir(parents=True)
         summary = stage_corpus(self._context(config, partial, {}))
         write_json(partial / "corpus.json", summary)
-        shutil.rmtree(folder, ignore_errors=True)
-        partial.rename(folder)
+        replace_directory(partial, folder)
 
     def _context(self, config: RunConfig, out: Path, folders: dict[str, Path]) -> CellContext:
         from .recipe import STAGES
@@ -280,18 +282,33 @@ class Sweep:
         return CellContext(view, STAGES[0], out, folders=folders)  # type: ignore[arg-type]
 
     def cell_fingerprint(self, cell: Cell) -> str:
+        """The cell's settings, the run's upstream fingerprints and the code the cell runs (the augmenter,
+        teacher and student plugins, and kdtext when installed editable: as a run's stages fingerprint it)."""
+        from .fingerprint import code_identity
+        from .recipe import STAGES
         from .stages.label import _label_settings
 
         config = cell_config(self.config, cell, self.spec)
         upstream = {name: self.manifest["stages"][name]["fingerprint"] for name in REUSED_STAGES}
         corpus = self.out_dir / "corpus" / "corpus.json"
+        uses = [use for stage in STAGES if stage.name in CELL_STAGES for use in stage.plugins(config)]
         return fingerprint(
             "sweep-cell", SWEEP_FORMAT, cell.augmenters, cell.n_synthetic, cell.params, cell.seed, config.student,
             config.student_params, config.lang, _label_settings(config), upstream, corpus.is_file(),
+            code_identity(uses, self._sources),
         )  # fmt: skip
 
     def run(self) -> list[dict[str, Any]]:
-        """Every cell's figures (``cell.json``), computing the cells that are not done yet."""
+        """Every cell's figures (``cell.json``), computing the cells that are not done yet.
+
+        Holds the run folder's lock throughout (its label cache and stages are shared): a
+        ``kdtext run`` or another sweep on the same folder stops at once, naming this one."""
+        from .runner import run_folder_lock
+
+        with run_folder_lock(self.run_dir):
+            return self._run()
+
+    def _run(self) -> list[dict[str, Any]]:
         self.prepare()
         (self.out_dir / "cells").mkdir(parents=True, exist_ok=True)
         for leftover in (self.out_dir / "cells").glob(".*.partial"):  # cells an interrupted sweep left half-made
@@ -348,7 +365,7 @@ class Sweep:
             trained = self.manifest["stages"]["distilled"]["summary"]
             figures["from_run"] = True
         else:
-            folders = {name: partial / name for name in ("augment", "label", "distilled")}
+            folders = {name: partial / name for name in CELL_STAGES}
             for path in folders.values():
                 path.mkdir()
             stage_augment(self._context(config, folders["augment"], folders))
@@ -365,7 +382,7 @@ class Sweep:
             with atomic_write(partial / f"{split}.npy", "wb") as handle:
                 np.save(handle, probs)
             figures.update(split_figures(split, data.targets, probs, space.labels, space.multilabel))
-        for name in ("augment", "label", "distilled"):  # the labels stay in the run's cache; the figures in dev/test.npy
+        for name in CELL_STAGES:  # the labels stay in the run's cache; the figures in dev/test.npy
             shutil.rmtree(partial / name, ignore_errors=True)
         record = {
             **cell_record(cell), **figures, "train_seconds": round(float(trained.get("train_seconds") or 0.0), 3),
@@ -373,8 +390,7 @@ class Sweep:
             "seconds": round(time.perf_counter() - started, 1), "fingerprint": print_,
         }  # fmt: skip
         write_json(partial / "cell.json", record)
-        shutil.rmtree(folder, ignore_errors=True)
-        partial.rename(folder)
+        replace_directory(partial, folder)
         return record
 
 
@@ -470,7 +486,7 @@ def summarise(sweep: Sweep, records: list[dict[str, Any]]) -> dict[str, Any]:
     stages = sweep.manifest["stages"]
     teacher = stages["teacher"]["summary"].get("figures", {})
     report_path = sweep.run_dir / "report.json"
-    tested = json.loads(report_path.read_text("utf-8")).get("results", {}) if report_path.is_file() else {}
+    tested = read_json(report_path).get("results", {}) if report_path.is_file() else {}
     references = {
         "teacher": {"dev": teacher.get("dev_metric"), "test": (tested.get("teacher") or {}).get(metric)},
         "baseline": {"dev": (stages.get("baseline") or {}).get("summary", {}).get("best_dev_score"), "test": (tested.get("baseline") or {}).get(metric)},
