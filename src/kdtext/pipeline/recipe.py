@@ -46,8 +46,7 @@ STAGES = [
     Stage("baseline", "train the baseline student", stage_baseline, settings=_student_settings, depends=("data",), plugins=_student_plugin),
     Stage("distilled", "train the distilled student", stage_distilled, settings=_student_settings, depends=("data", "label", "vectors"), plugins=_student_plugin),
     Stage("reference", "train the reference classifier (TF-IDF + logistic regression, gold data only)", stage_reference, settings=lambda c: {"seed": c.seed, "model": "tfidf-lr-1"}, depends=("data",)),
-    # "figures": what the stage computes (2: calibration, agreement, intervals, paired tests, fair speeds); runs evaluated before recompute them
-    Stage("evaluate", "evaluate the four models on test", stage_evaluate, settings=lambda c: {"figures": 2}, depends=("teacher", "baseline", "distilled", "reference", "data")),
+    Stage("evaluate", "evaluate the four models on test", stage_evaluate, depends=("teacher", "baseline", "distilled", "reference", "data")),
     Stage("report", "write report.json and report.html", stage_report, settings=lambda c: c.to_json(), depends=("evaluate",)),
 ]
 
