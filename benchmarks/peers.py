@@ -17,10 +17,12 @@ distilled students, in this one process, on one thread:
 
 docs/s is ``predict`` on 10,000 texts (the test split repeated), best of two.
 Peers are benchmark extras, not kdtext dependencies; model2vec's ``distill`` extra pins
-transformers < 5.4, so install them in a virtual environment that sees kdtext:
+transformers < 5.4 (which breaks on the `kernels` release a newer transformers pulls in: hence
+``kernels<0.11``), so install them in a virtual environment that sees kdtext:
 
     python -m venv --system-site-packages .venv-peers
-    .venv-peers/bin/pip install "model2vec[distill,train]==0.10.0" scikit-learn "fasttext-numpy2==0.10.4"
+    .venv-peers/bin/pip install "model2vec[distill,train]==0.10.0" scikit-learn "fasttext-numpy2==0.10.4" "kernels<0.11"
+    .venv-peers/bin/pip install --no-deps --no-build-isolation -e .     # if it does not see kdtext (an editable install elsewhere)
     .venv-peers/bin/python benchmarks/peers.py runs/demo
 
 Results go to RUN/peers.json and a table on stdout.
