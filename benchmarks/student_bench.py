@@ -362,7 +362,12 @@ def train_variant(bench: Bench, name: str, seed: int, n_synthetic: int | None = 
         soft = make_examples(make_docs(nlp, transfer.texts, transfer.words, transfer.spaces), transfer.targets, labels)
     nlp.initialize(lambda: gold[:10] + soft[:10])
     if student.params["balance"] > 0:  # as the student's fit() does
-        student._weigh(gold, train, soft, transfer)
+        from kdtext.default_plugins.spacy.batches import weigh
+        from kdtext.default_plugins.spacy.soft_textcat import WEIGHT_KEY
+
+        gold_weights, soft_weights = student._balance_weights(train, transfer)
+        weigh(gold, gold_weights, WEIGHT_KEY)
+        weigh(soft, soft_weights, WEIGHT_KEY)
     component = nlp.get_pipe("textcat")
     hook, representations = None, None
     if v["rep"]:

@@ -79,6 +79,14 @@ def make_examples(docs: list["Doc"], targets: np.ndarray, labels: Sequence[str])
     return examples
 
 
+def weigh(examples: Sequence["Example"], weights: np.ndarray | None, key: str) -> None:
+    """Give each example its loss weight, on its reference Doc (``user_data[key]``); ``weights`` None: none."""
+    if weights is None:
+        return
+    for example, weight in zip(examples, weights.tolist()):
+        example.reference.user_data[key] = weight
+
+
 class ExampleSource:
     """Training examples by position: ``len(source)`` of them, ``source.batch(positions)`` a :class:`Batch`.
 
@@ -177,9 +185,7 @@ class DatasetExamples(ExampleSource):
         spaces = None if data.spaces is None else [data.spaces[i] for i in idx]
         texts = [] if words is not None else [data.texts[i] for i in idx]
         examples = make_examples(make_docs(self.nlp, texts, words, spaces), self._targets(idx), self.labels)
-        if self.weights is not None:
-            for example, weight in zip(examples, self.weights[idx].tolist()):
-                example.reference.user_data[self.weight_key] = weight
+        weigh(examples, None if self.weights is None else self.weights[idx], self.weight_key)
         return examples
 
     def _take(self, idx: list[int]) -> tuple[list["Example"], np.ndarray]:

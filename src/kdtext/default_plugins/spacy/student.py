@@ -28,7 +28,7 @@ from ...errors import ConfigError, DataError, ModelError
 from ...io import building_directory
 from ...labels import LabelSpace
 from ...students.metadata import META_FILE, read_student_meta
-from .batches import DatasetExamples, MappedRows, in_memory
+from .batches import DatasetExamples, MappedRows, in_memory, weigh
 from .training import TrainingSettings, make_docs, make_examples, predict_docs, train_textcat
 
 if TYPE_CHECKING:
@@ -208,8 +208,7 @@ class SpacyStudent(Student):
 
         gold_weights, soft_weights = self._balance_weights(train, transfer)
         gold = make_examples(make_docs(nlp, train.texts, train.words, train.spaces), train.targets, labels)
-        for example, weight in zip(gold, [] if gold_weights is None else gold_weights.tolist()):
-            example.reference.user_data[WEIGHT_KEY] = weight
+        weigh(gold, gold_weights, WEIGHT_KEY)
         # a transfer set read off disk (lazy rows, memory-mapped targets) is turned into Docs a
         # batch at a time; one held in memory once, as the gold data
         soft = []
