@@ -268,18 +268,7 @@ class TokenizedCorpus:
             raise KdtextError(f"{path}: not a kdtext corpus directory (missing {Path(exc.filename).name})") from None
         if meta.get("format") != "kdtext-corpus" or meta.get("version") != FORMAT_VERSION:
             raise KdtextError(f"{path}: not a kdtext corpus of format version {FORMAT_VERSION}")
-        arrays: dict[str, np.ndarray] = {}
-        for name, dtype in ARRAYS.items():
-            file = path / f"{name}.bin"
-            if not file.exists():
-                raise KdtextError(f"{path}: damaged corpus (missing {file.name})")
-            size = file.stat().st_size
-            if size % dtype.itemsize:
-                raise KdtextError(f"{path}: damaged corpus ({file.name} has a partial element)")
-            if mmap and size:
-                arrays[name] = np.memmap(file, dtype=dtype, mode="r")
-            else:
-                arrays[name] = np.fromfile(file, dtype=dtype)
+        arrays = read_arrays(path, ARRAYS, mmap=mmap, what="corpus")
         n_tokens = int(meta["n_tokens"])
         offsets = arrays["doc_offsets"]
         if (
@@ -301,3 +290,20 @@ class TokenizedCorpus:
             tagger=meta["tagger"],
             doc_base=int(meta.get("doc_base", 0)),
         )
+
+
+def read_arrays(path: Path, dtypes: dict[str, np.dtype], *, mmap: bool, what: str) -> dict[str, np.ndarray]:
+    """Each ``NAME.bin`` of the folder ``path`` as a 1-d array of ``dtypes[NAME]``, memory-mapped when
+    ``mmap`` (and the file is not empty); a missing file or a partial element is a
+    :class:`KdtextError` naming the folder as a damaged ``what``. The reader of the raw-array
+    folders of corpora and of synthetic sets (:func:`kdtext.augment.store.load_synthetic`)."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, dtype in dtypes.items():
+        file = path / f"{name}.bin"
+        if not file.exists():
+            raise KdtextError(f"{path}: damaged {what} (missing {file.name})")
+        size = file.stat().st_size
+        if size % dtype.itemsize:
+            raise KdtextError(f"{path}: damaged {what} ({file.name} has a partial element)")
+        arrays[name] = np.memmap(file, dtype=dtype, mode="r") if mmap and size else np.fromfile(file, dtype=dtype)
+    return arrays

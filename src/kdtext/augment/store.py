@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import KdtextError
+from ..io import read_json
+from .corpus import read_arrays
 from .synthetic import SyntheticSet, VocabularyMerger
 
 FORMAT = "kdtext-synthetic-arrays"
@@ -146,21 +148,15 @@ def load_synthetic(path: str | os.PathLike, *, mmap: bool = True) -> SyntheticSe
     if not path.is_dir():
         return SyntheticSet.load(path)
     try:
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        meta = read_json(path / "meta.json", error=lambda message: KdtextError(f"damaged synthetic set: {message}"))
+        vocab = read_json(path / "vocab.json", error=lambda message: KdtextError(f"damaged synthetic set: {message}"))
     except FileNotFoundError as exc:
         raise KdtextError(f"{path}: not a finished synthetic set (missing {Path(exc.filename).name})") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise KdtextError(f"{path}: damaged synthetic set ({exc})") from None
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise KdtextError(f"{path}: not a kdtext synthetic set of format {FORMAT!r} version {VERSION}")
-    arrays: dict[str, np.ndarray] = {}
-    for name, dtype in ARRAYS.items():
-        file = path / f"{name}.bin"
-        size = file.stat().st_size if file.exists() else -1
-        if size < 0 or size % dtype.itemsize:
-            raise KdtextError(f"{path}: damaged synthetic set ({file.name} is missing or has a partial element)")
-        arrays[name] = np.memmap(file, dtype=dtype, mode="r") if mmap and size else np.fromfile(file, dtype=dtype)
+    arrays = read_arrays(path, ARRAYS, mmap=mmap, what="synthetic set")
     n, tokens = int(meta["examples"]), int(meta["tokens"])
     if (
         arrays["offsets"].shape[0] != n + 1 or arrays["source"].shape[0] != n or arrays["rounds"].shape[0] != n

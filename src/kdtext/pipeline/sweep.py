@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import plugins
-from ..errors import ConfigError
+from ..errors import ConfigError, KdtextError
 from ..io import atomic_write, read_json, replace_directory, write_json
 from .config import FIELDS, RunConfig
 from .runner import StageContext, fingerprint
@@ -428,8 +428,8 @@ def _work(cell: Cell, manifest: dict[str, Any]) -> int:
 def _read_cell(folder: Path, print_: str | None) -> dict[str, Any] | None:
     """A finished cell's record (None: not done, or done with other settings; ``print_`` None: any)."""
     try:
-        record = json.loads((folder / "cell.json").read_text("utf-8"))
-    except (OSError, ValueError):
+        record = read_json(folder / "cell.json")
+    except (OSError, KdtextError):
         return None
     if print_ is not None and record.get("fingerprint") != print_:
         return None
