@@ -66,7 +66,7 @@ def main() -> int:
 
         import ray
 
-        from kdtext.labelling.engine.ray_engine import label_on_ray
+        from kdtext.labelling.engine.ray_labelling import label_on_ray
 
         started = time.perf_counter()
         if args.ray_address:

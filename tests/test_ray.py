@@ -25,7 +25,8 @@ from kdtext.cli import cli  # noqa: E402
 from kdtext.augment.builder import corpus_from_texts  # noqa: E402
 from kdtext.augment.corpus import TokenizedCorpus  # noqa: E402
 from kdtext.labelling.engine import get_engine  # noqa: E402
-from kdtext.labelling.engine.ray_engine import TeacherActor, augment_on_ray, label_on_ray  # noqa: E402
+from kdtext.labelling.engine.ray_engine import augment_on_ray  # noqa: E402
+from kdtext.labelling.engine.ray_labelling import TeacherActor, label_on_ray  # noqa: E402
 from kdtext.errors import KdtextError  # noqa: E402
 from kdtext.default_plugins.bert.teacher import BertTeacher  # noqa: E402
 

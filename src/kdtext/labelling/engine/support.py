@@ -1,7 +1,9 @@
-"""What both engines share: whether Ray is here, and the rate figures."""
+"""What the engines share: whether Ray is here, the rate figures, and how a Ray worker and a Ray error are read."""
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
 from ...errors import KdtextError
@@ -29,3 +31,23 @@ def require_ray() -> Any:
 def rate(examples: int, seconds: float) -> float | None:
     """Examples per second, rounded, or None when nothing was timed."""
     return round(examples / seconds, 1) if seconds > 0 and examples else None
+
+
+def worker_name() -> str:
+    """``host:pid`` of this process: which Ray worker did a piece of work."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def kdtext_error_in(exc: BaseException) -> KdtextError | None:
+    """The :class:`KdtextError` a Ray task raised, found in the chain of wrappers, if any."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, KdtextError):
+            return item
+        todo.extend([item.__cause__, item.__context__, getattr(item, "cause", None)])
+    return None
