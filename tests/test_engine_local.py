@@ -107,3 +107,34 @@ def test_kdtext_label_labels_through_the_engine_and_writes_the_result_rows(regis
     assert refused.exit_code == 1 and "teacher 'plain-local' does not take --device" in refused.output
     no_logits = CliRunner().invoke(cli, ["label", str(source), "-o", str(out), "--teacher", "plain-local", "--model", "m", "--logits"])
     assert no_logits.exit_code == 1 and "gives no logits" in no_logits.output
+
+
+class ChattyTeacher(PlainTeacher):
+    """Prints to stdout while it labels, as Ray's worker and raylet lines reach a driver's stdout."""
+
+    def predict_proba(self, texts):
+        print("a line from a worker")
+        return super().predict_proba(texts)
+
+
+class ChattyPlugin:
+    @kdtext.hookimpl
+    def register_teachers(self, register):
+        register("chatty", ChattyTeacher)
+
+
+def test_label_json_keeps_stdout_for_the_json(register_plugin, tmp_path):
+    from click.testing import CliRunner
+
+    from kdtext.cli import cli
+
+    register_plugin(ChattyPlugin(), "chatty-plugin")
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "a"}\n{"text": "a longer text"}\n', encoding="utf-8")
+    args = ["label", str(source), "-o", str(tmp_path / "out.jsonl"), "--teacher", "chatty", "--model", "m", "--no-progress"]
+    result = CliRunner().invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["examples"] == 2  # the whole of stdout is the JSON
+    assert "a line from a worker" in result.stderr
+    plain = CliRunner().invoke(cli, args)
+    assert "a line from a worker" in plain.stdout  # without --json, stdout is left alone

@@ -150,6 +150,22 @@ def test_a_killed_worker_is_retried_and_nothing_is_lost_or_duplicated(loaded, tr
     assert marker.exists(), "the actor did not crash"
     np.testing.assert_allclose(result.probs, loaded.label(texts, progress=False).probs, atol=1e-5)
     assert figures["rows_returned"] == figures["distinct"] == len(set(texts))
+    assert figures["actors_lost"] == 1 and figures["blocks_retried"] >= 1 and figures["actors_started"] == figures["workers"] + 1
+
+
+class CrashAlways(TeacherActor):
+    def __call__(self, batch):
+        os._exit(1)
+
+
+def test_an_actor_that_always_dies_fails_the_job_with_one_line(loaded, trained_dir, texts):
+    with pytest.raises(KdtextError, match=r"labelling on Ray failed: a block of \d+ examples was lost with its worker 2 times"):
+        label_on_ray(loaded, texts, model_path=trained_dir, block_rows=100, actor_cls=CrashAlways, max_restarts=1, workers=1)
+
+
+def test_actors_that_cannot_start_fail_the_job_instead_of_waiting_for_ever(loaded, trained_dir, texts):
+    with pytest.raises(KdtextError, match=r"no labelling actor could start for 3 s \(each needs \{'num_cpus': 64\}"):
+        label_on_ray(loaded, texts, model_path=trained_dir, cpus_per_worker=64, workers=1, start_timeout=3)
 
 
 # -- commands ---------------------------------------------------------------------------------

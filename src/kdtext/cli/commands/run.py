@@ -77,15 +77,17 @@ def register(cli: click.Group) -> None:
         """
         from ...pipeline import load_config
         from ...pipeline.recipe import run_recipe
+        from ..output import json_stdout
 
         config = load_config(config_path, _overrides(ctx, flags))
-        report = run_recipe(config, Path(run_dir))
-        if as_json:
-            import json
+        with json_stdout(as_json) as stdout:
+            report = run_recipe(config, Path(run_dir))
+            if as_json:
+                import json
 
-            click.echo(json.dumps(report, indent=2))
-        else:
-            from ...pipeline.report import terminal_table
+                click.echo(json.dumps(report, indent=2), file=stdout)
+                return
+        from ...pipeline.report import terminal_table
 
-            click.echo(terminal_table(report))
-            click.echo(f"\nreport: {Path(run_dir) / 'report.html'}")
+        click.echo(terminal_table(report))
+        click.echo(f"\nreport: {Path(run_dir) / 'report.html'}")

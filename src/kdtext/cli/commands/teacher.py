@@ -140,6 +140,7 @@ def register(cli: click.Group) -> None:
         from ...labelling import LabelOptions, label_with_teacher
         from ...labelling.engine import get_engine
         from ...plugins import get_teacher
+        from ..output import json_stdout
 
         if ray_address and engine != "ray":
             raise click.UsageError("--ray-address needs --engine ray")
@@ -157,9 +158,10 @@ def register(cli: click.Group) -> None:
         options = LabelOptions(
             cache_dir=cache_dir, batch_tokens=batch_tokens, device=device, quantize=quantize, precision=precision or "auto", backend=backend
         )
-        result, engine_figures = get_engine(engine, ray_address).label(
-            teacher, texts, options=options, model_path=model, teacher_name=teacher_name, progress=not no_progress, logits=with_logits
-        )
+        with json_stdout(as_json) as stdout:  # Ray copies its workers' lines to stdout
+            result, engine_figures = get_engine(engine, ray_address).label(
+                teacher, texts, options=options, model_path=model, teacher_name=teacher_name, progress=not no_progress, logits=with_logits
+            )
         summary: dict[str, Any] = result.summary()
         if engine == "ray":
             summary["engine"] = engine_figures
@@ -181,7 +183,7 @@ def register(cli: click.Group) -> None:
         else:
             write_jsonl(output, result.rows(texts, labels, logits=with_logits))
         if as_json:
-            click.echo(json.dumps(summary, indent=2))
+            click.echo(json.dumps(summary, indent=2), file=stdout)
             return
         line = (
             f"labelled {summary['examples']} examples ({summary['truncated']} truncated, "

@@ -3,10 +3,10 @@
 Labelling goes through the teacher contract only, so any teacher scales out as the
 built-in one does: the driver drops duplicate inputs (texts, or input ids when the
 teacher has a tokenizer), sorts the rest by length and cuts them into blocks of similar
-lengths (little padding), each row carrying its index. A Ray Data actor pool
-(:class:`TeacherActor`: one teacher per GPU, or per CPU slot, loaded with the teacher
-plugin's ``load``) labels the blocks with ``map_batches`` through
-:func:`kdtext.labelling.label_with_teacher`: the teacher's ``label`` with the run's
+lengths (little padding), each row carrying its index. A pool of Ray actors
+(:class:`ActorPool` of :class:`TeacherActor`: one teacher per GPU, or per CPU slot, loaded
+with the teacher plugin's ``load``; it survives losing actors and whole nodes) labels the
+blocks through :func:`kdtext.labelling.label_with_teacher`: the teacher's ``label`` with the run's
 :class:`~kdtext.labelling.LabelOptions` where it has one (the built-in teacher's label
 cache, shared and safe for concurrent writers, then makes a retried block or a re-run
 compute only what is missing), else ``predict_proba``. The driver puts the rows back in
@@ -16,20 +16,20 @@ probabilities as the local engine does.
 
 from __future__ import annotations
 
+import sys
 import time
-import warnings
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ...errors import ConfigError, KdtextError
 from .. import LabelOptions, LabelResult, label_with_teacher
-from .support import kdtext_error_in, rate, require_ray, worker_name
+from .support import error_chain, kdtext_error_in, rate, require_ray, worker_name
 
 
 class TeacherActor:
-    """A Ray Data callable class: loads the teacher once, then labels blocks of inputs.
+    """What each labelling actor runs: loads the teacher once, then labels blocks of inputs.
 
     The teacher is loaded with ``teacher_cls.load(model_path)`` (the class of the driver's
     teacher, pickled to the worker: by reference when its plugin is installed there),
@@ -133,6 +133,148 @@ def _distinct(inputs: Sequence[Any], as_ids: bool) -> tuple[list[Any], np.ndarra
     return distinct, inverse
 
 
+#: Ray's errors for work lost with an actor's process or node (by name: some exist only in some Ray versions)
+_LOST = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "NodeDiedError", "ObjectLostError",
+         "OwnerDiedError", "ObjectReconstructionFailedError", "ObjectFetchTimedOutError", "WorkerCrashedError")  # fmt: skip
+
+
+def lost_with_its_worker(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error in its chain) says that work was lost with an actor's process or node."""
+    import ray.exceptions
+
+    lost = tuple(getattr(ray.exceptions, name) for name in _LOST if hasattr(ray.exceptions, name))
+    return any(isinstance(item, lost) for item in error_chain(exc))
+
+
+class _Labeller:
+    """The Ray actor of the pool: one ``actor_cls`` (a :class:`TeacherActor`) that labels one block per call."""
+
+    def __init__(self, actor_cls: type, kwargs: dict[str, Any]):
+        self.actor = actor_cls(**kwargs)
+
+    def ready(self) -> str:
+        return worker_name()
+
+    def label(self, block: Any) -> dict[str, np.ndarray]:
+        return self.actor(block)
+
+
+class ActorPool:
+    """Labels blocks with a pool of Ray actors, and survives losing actors and whole nodes.
+
+    Ray's own restart-in-place is off (``max_restarts=0``): an actor restarted in place
+    waits for resources like those it had, which a lost node does not give back, and Ray
+    2.64 drops the options that bound those restarts. Instead, when an actor dies (its process, or its node: a crash, a preemption, a
+    killed ``raylet``), the blocks it held, and any result of it not fetched yet, go back
+    to the queue for the actors left, and a replacement actor is started, which joins the
+    pool once Ray finds room for it (on a lost node's behalf, maybe never: the others finish
+    the job). Each block is tried at most ``1 + max_restarts`` times and at most
+    ``max_restarts`` replacements are started per actor of the pool, so an actor that always
+    dies (out of memory at load) fails the job with one line instead of looping; so does a
+    pool with no live actor and none started for ``start_timeout`` seconds. Actors are only
+    given blocks once loaded, at most two at a time (one labelling, one waiting), and are
+    ended when the job ends.
+    """
+
+    def __init__(
+        self, ray: Any, actor_cls: type, kwargs: dict[str, Any], placement: dict[str, Any], workers: int, *,
+        max_restarts: int = 3, start_timeout: float = 600.0,
+    ):  # fmt: skip
+        self.ray = ray
+        self.remote = ray.remote(_Labeller).options(max_restarts=0, max_task_retries=0, **placement)
+        self.args = (actor_cls, kwargs)
+        self.placement = placement
+        self.workers = workers
+        self.spare = max_restarts * workers  # replacements left
+        self.max_tries = 1 + max_restarts
+        self.start_timeout = start_timeout
+        self.actors: dict[int, Any] = {}  # every live actor, loaded or not
+        self.loading: dict[Any, int] = {}  # ready() ref -> actor
+        self.loaded: set[int] = set()
+        self.held: dict[int, list[Any]] = defaultdict(list)  # actor -> its task refs
+        self.tasks: dict[Any, tuple[int, int]] = {}  # task ref -> (actor, block)
+        self.lost = self.retried = self.started = 0
+
+    def _start(self) -> None:
+        handle = self.remote.remote(*self.args)
+        self.actors[self.started] = handle
+        self.loading[handle.ready.remote()] = self.started
+        self.started += 1
+
+    def _lose(self, actor: int, exc: BaseException, queue: deque[int], tries: list[int], blocks: list[Any]) -> None:
+        """Actor ``actor`` is gone: its blocks go back to the queue, and a replacement is started."""
+        handle = self.actors.pop(actor, None)
+        if handle is None:
+            return  # already counted (its other refs fail too)
+        self.lost += 1
+        self.loaded.discard(actor)
+        self.ray.kill(handle, no_restart=True)
+        for ref in self.held.pop(actor, []):
+            _, block = self.tasks.pop(ref)
+            if tries[block] >= self.max_tries:
+                raise KdtextError(
+                    f"labelling on Ray failed: a block of {blocks[block].num_rows:,} examples was lost with its worker "
+                    f"{tries[block]} times; last: {type(exc).__name__}: {exc}"
+                )
+            queue.appendleft(block)
+            self.retried += 1
+        if self.spare > 0:
+            self.spare -= 1
+            self._start()
+
+    def run(self, blocks: list[Any], take: Callable[[dict[str, np.ndarray]], None]) -> dict[str, Any]:
+        """Labels every block, calling ``take`` with each result; returns the pool's figures."""
+        ray = self.ray
+        refs = [ray.put(block) for block in blocks]
+        queue: deque[int] = deque(range(len(blocks)))
+        tries = [0] * len(blocks)
+        for _ in range(self.workers):
+            self._start()
+        last_event = time.monotonic()
+        try:
+            while queue or self.tasks:
+                for actor in sorted(self.loaded):
+                    while queue and len(self.held[actor]) < 2:
+                        block = queue.popleft()
+                        tries[block] += 1
+                        ref = self.actors[actor].label.remote(refs[block])
+                        self.tasks[ref] = (actor, block)
+                        self.held[actor].append(ref)
+                done, _ = ray.wait([*self.tasks, *self.loading], num_returns=1, timeout=1.0)
+                if not done:
+                    if not self.loaded and time.monotonic() - last_event > self.start_timeout:
+                        raise KdtextError(
+                            f"labelling on Ray failed: no labelling actor could start for {self.start_timeout:g} s (each needs "
+                            f"{self.placement}; the cluster has {ray.available_resources()} free): add nodes, or lower --workers"
+                        )
+                    continue
+                last_event = time.monotonic()
+                ref = done[0]
+                actor = self.loading.pop(ref) if ref in self.loading else self.tasks[ref][0]
+                try:
+                    result = ray.get(ref)
+                except Exception as exc:
+                    found = kdtext_error_in(exc)
+                    if found is not None:
+                        raise found from None
+                    if not lost_with_its_worker(exc):
+                        raise KdtextError(f"labelling on Ray failed: {type(exc).__name__}: {exc}") from exc
+                    self._lose(actor, exc, queue, tries, blocks)
+                    if not self.actors:
+                        raise KdtextError(f"labelling on Ray failed: every actor was lost ({self.lost}); last: {type(exc).__name__}: {exc}") from None
+                    continue
+                if ref not in self.tasks:
+                    self.loaded.add(actor)  # loaded: it gets blocks from now on
+                    continue
+                self.tasks.pop(ref)
+                self.held[actor].remove(ref)
+                take(result)
+        finally:
+            for handle in self.actors.values():
+                ray.kill(handle, no_restart=True)
+        return {"actors_started": self.started, "actors_lost": self.lost, "blocks_retried": self.retried}
+
+
 def label_on_ray(
     teacher: Any,
     texts: Sequence[str] | None = None,
@@ -146,6 +288,7 @@ def label_on_ray(
     block_rows: int | None = None,
     cpus_per_worker: float = 1,
     max_restarts: int = 3,
+    start_timeout: float = 600.0,
     actor_cls: type | None = None,
     logits: bool = False,
     where: Callable[[int], str] | None = None,
@@ -162,9 +305,10 @@ def label_on_ray(
     each actor passes to the teacher's ``label``. ``workers``: actors (default: one per GPU
     of the cluster, or one per ``cpus_per_worker`` CPUs without GPUs or with
     ``device="cpu"``). ``block_rows``: rows per block handed to an actor (default: about
-    eight blocks per worker, 32 to 4,096 rows). An actor that dies is restarted and its
-    block retried, up to ``max_restarts`` times; ``actor_cls`` (a :class:`TeacherActor`
-    subclass) is for instrumentation; ``logits`` asks a teacher without ``label`` for its
+    eight blocks per worker, 32 to 4,096 rows). An actor that dies (its process, or its
+    whole node) is replaced and the blocks it held go to the other actors (see
+    :class:`ActorPool`: ``max_restarts``, ``start_timeout``); ``actor_cls`` (a
+    :class:`TeacherActor` subclass) is for instrumentation; ``logits`` asks a teacher without ``label`` for its
     logits too; ``where(i)`` names input ``i`` in messages; ``label_space`` is what the output
     is checked against (default: the teacher's). Returns the result and
     figures: seconds, examples/s in total and per worker, rows returned by the actors.
@@ -228,69 +372,52 @@ def label_on_ray(
             tables.append(pa.table(columns))
         figures["blocks"] = len(tables)
         workers = figures["workers"] = min(workers, len(tables))  # an actor without a block would only cost its start-up
-        import ray.data
-
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = bool(progress)
-        dataset = ray.data.from_arrow(tables)
         placement = {"num_gpus": 1} if on_gpu else {"num_cpus": cpus_per_worker}
-        if not progress:
-            import logging
-
-            logging.getLogger("ray.data").setLevel(logging.WARNING)
-        actor_options = {**options.kwargs()}
-        map_args = dict(
-            batch_size=None,
-            batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=workers),
-            fn_constructor_kwargs={
-                "teacher_name": name, "model_path": str(model_path), "options": actor_options, "teacher_cls": type(teacher), "logits": logits,
-            },  # fmt: skip
-            **placement,
-        )
-        # A lost actor is restarted and its block retried; bounded, so an actor that always
-        # dies (out of memory at load) fails the job instead of looping. Ray >= 2.64 drops
-        # these keyword arguments: its defaults (unbounded retries) then apply.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            try:
-                dataset = dataset.map_batches(actor_cls or TeacherActor, max_restarts=max_restarts, max_task_retries=max_restarts, **map_args)
-            except TypeError:
-                dataset = dataset.map_batches(actor_cls or TeacherActor, **map_args)
+        constructor = {
+            "teacher_name": name, "model_path": str(model_path), "options": {**options.kwargs()}, "teacher_cls": type(teacher), "logits": logits,
+        }  # fmt: skip
         got = np.zeros(u, bool)
+
+        def take(batch: dict[str, np.ndarray]) -> None:
+            nonlocal rows_returned, n_computed, n_truncated, unique_reps, batch_tokens
+            idx = np.asarray(batch["idx"], dtype=np.int64)
+            rows_returned += len(idx)
+            if got[idx].any():
+                return  # a block delivered twice: same labels, keep the first
+            got[idx] = True
+            unique_probs[idx] = np.asarray(batch["probs"], dtype=np.float32).reshape(len(idx), k)
+            unique_logits[idx] = np.asarray(batch["logits"], dtype=np.float32).reshape(len(idx), k)
+            cached[idx] = np.asarray(batch["cached"], dtype=bool)
+            if options.representations:
+                reps = np.asarray(batch["representations"], dtype=np.float16).reshape(len(idx), -1)
+                if unique_reps is None:
+                    unique_reps = np.zeros((u, reps.shape[1]), np.float16)
+                unique_reps[idx] = reps
+            n_computed += int(np.asarray(batch["computed"]).sum())
+            n_truncated += int(np.asarray(batch["truncated"]).sum())
+            calls = np.asarray([f"{w}#{c}" for w, c in zip(batch["worker"].tolist(), batch["call"].tolist())])
+            computed = np.asarray(batch["computed"], dtype=np.int64)
+            for call in np.unique(calls):
+                mask = calls == call
+                j = int(np.argmax(mask))
+                entry = per_call.setdefault(call, {"worker": str(batch["worker"][j]), "rows": 0, "computed": 0, "seconds": float(batch["seconds"][j])})
+                entry["rows"] += int(mask.sum())
+                entry["computed"] += int(computed[mask].sum())
+            devices.update(str(d) for d in set(batch["device"].tolist()))
+            variants.update(str(v) for v in set(batch["variant"].tolist()))
+            batch_tokens = max(batch_tokens, int(np.max(batch["batch_tokens"])) if len(idx) else 0)
+
+        pool = ActorPool(ray, actor_cls or TeacherActor, constructor, placement, workers, max_restarts=max_restarts, start_timeout=start_timeout)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=u, unit="ex", desc="labelling on Ray", file=sys.stderr, leave=False)
         try:
-            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-                idx = np.asarray(batch["idx"], dtype=np.int64)
-                rows_returned += len(idx)
-                if got[idx].any():
-                    continue  # a block delivered twice: same labels, keep the first
-                got[idx] = True
-                unique_probs[idx] = np.asarray(batch["probs"], dtype=np.float32).reshape(len(idx), k)
-                unique_logits[idx] = np.asarray(batch["logits"], dtype=np.float32).reshape(len(idx), k)
-                cached[idx] = np.asarray(batch["cached"], dtype=bool)
-                if options.representations:
-                    reps = np.asarray(batch["representations"], dtype=np.float16).reshape(len(idx), -1)
-                    if unique_reps is None:
-                        unique_reps = np.zeros((u, reps.shape[1]), np.float16)
-                    unique_reps[idx] = reps
-                n_computed += int(np.asarray(batch["computed"]).sum())
-                n_truncated += int(np.asarray(batch["truncated"]).sum())
-                calls = np.asarray([f"{w}#{c}" for w, c in zip(batch["worker"].tolist(), batch["call"].tolist())])
-                computed = np.asarray(batch["computed"], dtype=np.int64)
-                for call in np.unique(calls):
-                    mask = calls == call
-                    j = int(np.argmax(mask))
-                    entry = per_call.setdefault(call, {"worker": str(batch["worker"][j]), "rows": 0, "computed": 0, "seconds": float(batch["seconds"][j])})
-                    entry["rows"] += int(mask.sum())
-                    entry["computed"] += int(computed[mask].sum())
-                devices.update(str(d) for d in set(batch["device"].tolist()))
-                variants.update(str(v) for v in set(batch["variant"].tolist()))
-                batch_tokens = max(batch_tokens, int(np.max(batch["batch_tokens"])) if len(idx) else 0)
-        except Exception as exc:
-            found = kdtext_error_in(exc)
-            if found is not None:
-                raise found from None
-            raise KdtextError(f"labelling on Ray failed: {type(exc).__name__}: {exc}") from exc
+            figures.update(pool.run(tables, lambda batch: (take(batch), bar.update(len(batch["idx"])) if bar else None)))
+        finally:
+            if bar is not None:
+                bar.close()
         missing = int((~got).sum())
         if missing:
             raise KdtextError(f"labelling on Ray lost {missing:,} of {u:,} examples; rerun (the label cache keeps what was done)")

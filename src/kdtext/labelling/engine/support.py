@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any
+from typing import Any, Iterator
 
 from ...errors import KdtextError
 
@@ -38,8 +38,8 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def kdtext_error_in(exc: BaseException) -> KdtextError | None:
-    """The :class:`KdtextError` a Ray task raised, found in the chain of wrappers, if any."""
+def error_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every error in its chain of causes and wrappers (a Ray task's error wraps the task's), once each."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -47,7 +47,10 @@ def kdtext_error_in(exc: BaseException) -> KdtextError | None:
         if item is None or id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, KdtextError):
-            return item
+        yield item
         todo.extend([item.__cause__, item.__context__, getattr(item, "cause", None)])
-    return None
+
+
+def kdtext_error_in(exc: BaseException) -> KdtextError | None:
+    """The :class:`KdtextError` a Ray task raised, found in the chain of wrappers, if any."""
+    return next((item for item in error_chain(exc) if isinstance(item, KdtextError)), None)
