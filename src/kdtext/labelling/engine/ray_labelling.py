@@ -25,7 +25,7 @@ import numpy as np
 
 from ...errors import ConfigError, KdtextError
 from .. import LabelOptions, LabelResult, label_with_teacher
-from .support import error_chain, kdtext_error_in, rate, require_ray, worker_name
+from .support import error_chain, kdtext_error_in, one_line, rate, require_ray, worker_name
 
 
 class TeacherActor:
@@ -164,9 +164,9 @@ class ActorPool:
 
     Ray's own restart-in-place is off (``max_restarts=0``): an actor restarted in place
     waits for resources like those it had, which a lost node does not give back, and Ray
-    2.64 drops the options that bound those restarts. Instead, when an actor dies (its process, or its node: a crash, a preemption, a
-    killed ``raylet``), the blocks it held, and any result of it not fetched yet, go back
-    to the queue for the actors left, and a replacement actor is started, which joins the
+    2.64 drops the options that bound those restarts. Instead, when an actor dies (its
+    process, or its node: a crash, a preemption, a killed ``raylet``), the blocks it held,
+    and any result of it not fetched yet, go back to the queue for the actors left, and a replacement actor is started, which joins the
     pool once Ray finds room for it (on a lost node's behalf, maybe never: the others finish
     the job). Each block is tried at most ``1 + max_restarts`` times and at most
     ``max_restarts`` replacements are started per actor of the pool, so an actor that always
@@ -203,18 +203,15 @@ class ActorPool:
 
     def _lose(self, actor: int, exc: BaseException, queue: deque[int], tries: list[int], blocks: list[Any]) -> None:
         """Actor ``actor`` is gone: its blocks go back to the queue, and a replacement is started."""
-        handle = self.actors.pop(actor, None)
-        if handle is None:
-            return  # already counted (its other refs fail too)
+        self.ray.kill(self.actors.pop(actor), no_restart=True)  # its other refs are no longer waited on
         self.lost += 1
         self.loaded.discard(actor)
-        self.ray.kill(handle, no_restart=True)
         for ref in self.held.pop(actor, []):
             _, block = self.tasks.pop(ref)
             if tries[block] >= self.max_tries:
                 raise KdtextError(
                     f"labelling on Ray failed: a block of {blocks[block].num_rows:,} examples was lost with its worker "
-                    f"{tries[block]} times; last: {type(exc).__name__}: {exc}"
+                    f"{tries[block]} times; last: {one_line(exc)}"
                 )
             queue.appendleft(block)
             self.retried += 1
@@ -258,10 +255,10 @@ class ActorPool:
                     if found is not None:
                         raise found from None
                     if not lost_with_its_worker(exc):
-                        raise KdtextError(f"labelling on Ray failed: {type(exc).__name__}: {exc}") from exc
+                        raise KdtextError(f"labelling on Ray failed: {one_line(exc)}") from exc
                     self._lose(actor, exc, queue, tries, blocks)
                     if not self.actors:
-                        raise KdtextError(f"labelling on Ray failed: every actor was lost ({self.lost}); last: {type(exc).__name__}: {exc}") from None
+                        raise KdtextError(f"labelling on Ray failed: every actor was lost ({self.lost}); last: {one_line(exc)}") from None
                     continue
                 if ref not in self.tasks:
                     self.loaded.add(actor)  # loaded: it gets blocks from now on

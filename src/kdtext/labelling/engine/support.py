@@ -54,3 +54,9 @@ def error_chain(exc: BaseException) -> Iterator[BaseException]:
 def kdtext_error_in(exc: BaseException) -> KdtextError | None:
     """The :class:`KdtextError` a Ray task raised, found in the chain of wrappers, if any."""
     return next((item for item in error_chain(exc) if isinstance(item, KdtextError)), None)
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (Ray's errors carry whole tracebacks in their message)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
