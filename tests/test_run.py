@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import kdtext
 from kdtext.cli import cli
+from kdtext.errors import ConfigError
 from kdtext.pipeline import load_config
 from kdtext.pipeline.recipe import STAGES, run_recipe
 
@@ -255,3 +257,50 @@ def test_the_label_stage_labels_a_large_synthetic_set_chunk_by_chunk_with_the_sa
     np.testing.assert_allclose(chunked, whole, atol=1e-6)
     summaries = [json.loads((tmp_path / name / "manifest.json").read_text())["stages"]["label"]["summary"] for name in ("whole", "chunked")]
     assert [(s["n_synthetic"], s["n_unlabeled"], s["n_truncated"]) for s in summaries] == [(n, 30, summaries[0]["n_truncated"])] * 2
+
+
+def test_rep_weight_makes_the_label_stage_collect_the_teachers_representations(task, tmp_path):
+    from kdtext.default_plugins.bert.teacher import BertTeacher
+    from kdtext.pipeline.artifacts import synthetic_of, transfer_of
+
+    config = load_config(task / "run.toml", {})
+    config.student_params = {**config.student_params, "rep_weight": 1.0, "rep_dims": 4}
+    run_dir = tmp_path / "run"
+    run_recipe(config, run_dir, quiet=True)
+    reps = np.load(run_dir / "label" / "reps.npy")
+    n_synthetic, n_pool = len(synthetic_of(run_dir)), 30
+    assert reps.dtype == np.float16 and reps.shape == (n_synthetic + n_pool, 32)  # the tiny BERT's hidden size
+    # the rows are the teacher's representations of the transfer set, in its order
+    transfer = transfer_of(run_dir, "en")
+    teacher = BertTeacher.load(run_dir / "teacher" / "model", device="cpu", num_threads=1)
+    some = [0, n_synthetic - 1, n_synthetic, len(transfer) - 1]
+    direct = teacher.label([transfer.texts[i] for i in some], representations=True, progress=False).representations
+    np.testing.assert_allclose(reps[some].astype(np.float32), np.asarray(direct, np.float32), atol=2e-2)
+    assert transfer.reps is not None and transfer.reps.shape == reps.shape
+    curve = json.loads((run_dir / "manifest.json").read_text())["stages"]["distilled"]["summary"]["curve"]
+    assert any("representation_loss" in point for point in curve)  # the student trained with them
+    # without rep_weight the label stage reruns without them: no reps.npy, and the transfer set has none
+    config.student_params.pop("rep_weight")
+    run_recipe(config, run_dir, quiet=True)
+    assert not (run_dir / "label" / "reps.npy").exists()
+    assert transfer_of(run_dir, "en").reps is None
+
+
+class _NoRepsTeacher:
+    """A teacher plugin whose class says it gives no sentence representations."""
+
+    @kdtext.hookimpl
+    def register_teachers(self, register):
+        from kdtext.default_plugins.bert.teacher import BertTeacher
+
+        register("no-reps", type("NoReps", (BertTeacher,), {"gives_representations": False}))
+
+
+def test_rep_weight_with_a_teacher_without_representations_fails_before_any_work(task, tmp_path, register_plugin):
+    register_plugin(_NoRepsTeacher(), "no-reps-plugin")
+    config = load_config(task / "run.toml", {})
+    config.student_params = {**config.student_params, "rep_weight": 1.0}
+    config.teacher = "no-reps"
+    with pytest.raises(ConfigError, match=r"rep_weight=1.0 needs the teacher's sentence representations, and teacher 'no-reps' gives none"):
+        run_recipe(config, tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run").exists()

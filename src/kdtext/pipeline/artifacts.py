@@ -70,11 +70,19 @@ def transfer_of(run_dir: Path, lang: str, *, augment: Path | None = None, label:
     uses them, so the set's size costs disk, not memory (the ``distilled`` stage).
     """
     synthetic, pool = _transfer(run_dir, lang, lazy=True, augment=augment, label=label)
-    targets = np.load((label or run_dir / "label") / "probs.npy", mmap_mode="r")
+    label = label or run_dir / "label"
+    targets = np.load(label / "probs.npy", mmap_mode="r")
     return Dataset(
         RowView.chain(synthetic.texts, pool.texts), targets, synthetic.label_space, soft=True,
         words=RowView.chain(synthetic.words, pool.words), spaces=RowView.chain(synthetic.spaces, pool.spaces),
+        reps=_representations(label, lazy=True),
     )  # fmt: skip
+
+
+def _representations(label: Path, *, lazy: bool) -> np.ndarray | None:
+    """The teacher's sentence representations of the transfer set (``reps.npy``), when the label stage collected them."""
+    path = label / "reps.npy"
+    return np.load(path, mmap_mode="r" if lazy else None) if path.is_file() else None
 
 
 def _transfer(run_dir: Path, lang: str, *, lazy: bool, augment: Path | None = None, label: Path | None = None) -> tuple[Dataset, Dataset]:
@@ -98,7 +106,11 @@ def _transfer(run_dir: Path, lang: str, *, lazy: bool, augment: Path | None = No
         words=[pool_corpus.doc_words(i) for i in range(pool_corpus.n_docs)],
         spaces=[pool_corpus.doc_spaces(i) for i in range(pool_corpus.n_docs)],
     )
-    return synthetic.to_dataset(probs[:n], space, soft=True, lazy=lazy), pool_data
+    data = synthetic.to_dataset(probs[:n], space, soft=True, lazy=lazy)
+    reps = _representations(label, lazy=lazy)
+    if reps is not None:
+        data.reps, pool_data.reps = reps[:n], reps[n:]
+    return data, pool_data
 
 
 def concat(a: Dataset, b: Dataset) -> Dataset:

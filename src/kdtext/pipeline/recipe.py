@@ -24,7 +24,7 @@ from .stages.augment import (
 )
 from .stages.data import _data_settings, load_inputs, stage_data
 from .stages.evaluate import stage_evaluate, stage_reference
-from .stages.label import _label_settings, stage_label
+from .stages.label import _label_settings, stage_label, wants_representations
 from .stages.report import stage_report
 from .stages.students import (
     _student_plugin,
@@ -61,6 +61,11 @@ def check_plugins(config: RunConfig) -> None:
         raise ConfigError(f"teacher {config.teacher!r} cannot be used in `kdtext run`: {teacher.run_unsupported}")
     resolve_params(teacher, config.teacher_params)
     resolve_params(plugins.get_student(config.student), config.student_params)
+    if wants_representations(config) and not getattr(teacher, "gives_representations", False):
+        raise ConfigError(
+            f"student parameter rep_weight={config.student_params['rep_weight']} needs the teacher's sentence representations, "
+            f"and teacher {config.teacher!r} gives none (kdtext.Teacher.gives_representations): leave rep_weight at 0"
+        )
     _augmenter_instances(config, None)
     if config.engine == "ray":
         from ..labelling.engine import RAY_INSTALL_HINT, ray_available

@@ -256,8 +256,8 @@ class SpacyStudent(Student):
         if transfer is None or transfer.reps is None or not len(transfer):
             raise ConfigError(
                 f"student {self.name!r}: rep_weight={self.params['rep_weight']} needs the teacher's sentence representations "
-                "of the transfer set (Dataset.reps), and this transfer set has none; kdtext run does not collect them yet "
-                "(benchmarks/student_bench.py does): leave rep_weight at 0"
+                "of the transfer set (Dataset.reps), and this transfer set has none (kdtext run collects them when rep_weight "
+                "is above 0 and the teacher gives them: kdtext.Teacher.gives_representations): leave rep_weight at 0"
             )
         from .representation import RepresentationLoss, RepresentationTargets
 

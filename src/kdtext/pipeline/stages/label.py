@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, Iterator
 
@@ -20,11 +21,19 @@ from .augment import _engine
 LABEL_CHUNK = 200_000
 
 
+def wants_representations(config: RunConfig) -> bool:
+    """Whether the student learns the teacher's sentence representations too (a student parameter
+    ``rep_weight`` above 0, as the spaCy students take): the label stage then collects them."""
+    return float(config.student_params.get("rep_weight") or 0) > 0
+
+
 def stage_label(ctx: StageContext) -> dict[str, Any]:
     """Label through the run's engine (:func:`kdtext.labelling.label_with_teacher`, the one labelling
     path): synthetic examples from the teacher's input ids where it offers them
     (:meth:`kdtext.Teacher.input_ids`), else from their texts, :data:`LABEL_CHUNK` at a time off the
-    memory-mapped set; then the unlabelled texts. ``probs.npy`` is written chunk by chunk."""
+    memory-mapped set; then the unlabelled texts. ``probs.npy`` is written chunk by chunk, and with
+    :func:`wants_representations` ``reps.npy`` too: the teacher's sentence representation of every
+    row (float16, from the same forward pass as its probabilities)."""
     config = ctx.config
     teacher = load_teacher(ctx)
     engine = _engine(config)
@@ -38,6 +47,7 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
         batch_tokens=config.batch_tokens,
         quantize=config.quantize,
         backend=None if config.backend == "auto" else config.backend,  # "auto": the teacher's own choice
+        representations=wants_representations(config),
     )
     runs: list[dict[str, Any]] = []
 
@@ -65,10 +75,17 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
     started = time.perf_counter()
     n, total = len(synthetic), len(synthetic) + len(pool)
     truncated = cached = 0
-    with atomic_write(ctx.out / "probs.npy", "wb") as handle:
+    with atomic_write(ctx.out / "probs.npy", "wb") as handle, contextlib.ExitStack() as more:
         np.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False, "shape": (total, len(space))})
+        reps = None
         for result in results():
             handle.write(np.ascontiguousarray(result.probs, dtype="<f4").tobytes())
+            if options.representations:
+                if reps is None:  # its width is the teacher's: known from the first rows
+                    reps = more.enter_context(atomic_write(ctx.out / "reps.npy", "wb"))
+                    shape = (total, result.representations.shape[1])
+                    np.lib.format.write_array_header_1_0(reps, {"descr": "<f2", "fortran_order": False, "shape": shape})
+                reps.write(np.ascontiguousarray(result.representations, dtype="<f2").tobytes())
             truncated += int(result.n_truncated)
             cached += int(result.n_cached)
     seconds = time.perf_counter() - started
@@ -88,4 +105,5 @@ def stage_label(ctx: StageContext) -> dict[str, Any]:
 
 
 def _label_settings(config: RunConfig) -> Any:
-    return {"quantize": config.quantize, "backend": config.backend}
+    # representations only when on: runs without them keep their fingerprints
+    return {"quantize": config.quantize, "backend": config.backend, **({"representations": True} if wants_representations(config) else {})}

@@ -51,15 +51,19 @@ def _vectors_settings(config: RunConfig) -> Any:
     return {"dims": config.teacher_vectors, "from": config.vectors_from}
 
 
-def _new_student(ctx: StageContext, with_vectors: bool) -> Any:
+def _new_student(ctx: StageContext, from_teacher: bool) -> Any:
+    """The run's student; ``from_teacher``: with the teacher's word vectors (the distilled student),
+    else with nothing of the teacher's (the baseline: no vectors, no representation targets)."""
     config = ctx.config
     cls = plugins.get_student(config.student)
     params = dict(config.student_params)
     defaults = cls.defaults  # the student contract: lang and vectors only to students that declare them
     if "lang" in defaults:
         params.setdefault("lang", config.lang)
-    if with_vectors and "vectors" in defaults and (ctx.input("vectors") / "vectors.npz").exists():
+    if from_teacher and "vectors" in defaults and (ctx.input("vectors") / "vectors.npz").exists():
         params.setdefault("vectors", str(ctx.input("vectors") / "vectors.npz"))
+    if not from_teacher:
+        params.pop("rep_weight", None)
     return cls(**params)
 
 
@@ -67,7 +71,7 @@ def stage_baseline(ctx: StageContext) -> dict[str, Any]:
     """The student on the gold data alone, with nothing from the teacher (not its word vectors either)."""
     from ...students import fit_student, save_student
 
-    student = _new_student(ctx, with_vectors=False)
+    student = _new_student(ctx, from_teacher=False)
     student.progress_label = "baseline student"
     result = fit_student(student, split(ctx, "train"), split(ctx, "dev"), seed=ctx.config.seed, name=ctx.config.student)
     save_student(student, ctx.out / "model", name=ctx.config.student, figures=result)
@@ -80,7 +84,7 @@ def stage_distilled(ctx: StageContext) -> dict[str, Any]:
     ctx.log(f"training on {len(split(ctx, 'train')):,} gold + {len(transfer):,} teacher-labelled examples")
     from ...students import fit_student, save_student
 
-    student = _new_student(ctx, with_vectors=True)
+    student = _new_student(ctx, from_teacher=True)
     student.progress_label = "distilled student"
     result = fit_student(
         student, split(ctx, "train"), split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed, name=ctx.config.student
