@@ -53,7 +53,7 @@ torch or transformers at all); spaCy resolves its functions from the entry point
 # No ``from __future__ import annotations`` here: spaCy's config system reads these
 # functions' annotations at run time to validate the config's values.
 
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 __all__ = [
     "SpacyAugmenter",
