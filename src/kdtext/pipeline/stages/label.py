@@ -24,7 +24,10 @@ LABEL_CHUNK = 200_000
 def wants_representations(config: RunConfig) -> bool:
     """Whether the student learns the teacher's sentence representations too (a student parameter
     ``rep_weight`` above 0, as the spaCy students take): the label stage then collects them."""
-    return float(config.student_params.get("rep_weight") or 0) > 0
+    try:
+        return float(config.student_params.get("rep_weight") or 0) > 0
+    except (TypeError, ValueError):
+        return False  # not a number: the student names the bad value when it is made
 
 
 def stage_label(ctx: StageContext) -> dict[str, Any]:
