@@ -171,9 +171,9 @@ class ActorPool:
     the job). Each block is tried at most ``1 + max_restarts`` times and at most
     ``max_restarts`` replacements are started per actor of the pool, so an actor that always
     dies (out of memory at load) fails the job with one line instead of looping; so does a
-    pool with no live actor and none started for ``start_timeout`` seconds. Actors are only
-    given blocks once loaded, at most two at a time (one labelling, one waiting), and are
-    ended when the job ends.
+    pool in which no actor is loaded and nothing happens for ``start_timeout`` seconds.
+    Actors are only given blocks once loaded, at most two at a time (one labelling, one
+    waiting), and are ended when the job ends.
     """
 
     def __init__(
