@@ -286,10 +286,18 @@ def evaluate_predictions(
     teacher's ``predict_proba``).
     """
     probs, docs_per_second = timed_predict(predict, texts)
-    result = classification_metrics(targets, probs, labels, multilabel, threshold)
-    result.update(trust_figures(targets, probs, multilabel, threshold))
+    result = prediction_figures(targets, probs, labels, multilabel, threshold)
     result["docs_per_second"] = docs_per_second
     result["size_bytes"] = size_bytes
+    return result
+
+
+def prediction_figures(
+    targets: np.ndarray, probs: np.ndarray, labels: Sequence[str], multilabel: bool = False, threshold: float = 0.5
+) -> dict[str, Any]:
+    """Every figure of a model's predictions: :func:`classification_metrics` and :func:`trust_figures`."""
+    result = classification_metrics(targets, probs, labels, multilabel, threshold)
+    result.update(trust_figures(targets, probs, multilabel, threshold))
     return result
 
 

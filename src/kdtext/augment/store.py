@@ -141,6 +141,10 @@ class SyntheticWriter(SyntheticSink):
         self._files = {}
 
 
+def _damaged(message: str) -> KdtextError:
+    return KdtextError(f"damaged synthetic set: {message}")
+
+
 def load_synthetic(path: str | os.PathLike, *, mmap: bool = True) -> SyntheticSet:
     """A synthetic set from disk: the folder a :class:`SyntheticWriter` wrote (its arrays memory-mapped:
     read when used), or the ``.npz`` file of :meth:`SyntheticSet.save`."""
@@ -148,8 +152,7 @@ def load_synthetic(path: str | os.PathLike, *, mmap: bool = True) -> SyntheticSe
     if not path.is_dir():
         return SyntheticSet.load(path)
     try:
-        meta = read_json(path / "meta.json", error=lambda message: KdtextError(f"damaged synthetic set: {message}"))
-        vocab = read_json(path / "vocab.json", error=lambda message: KdtextError(f"damaged synthetic set: {message}"))
+        meta, vocab = (read_json(path / name, error=_damaged) for name in ("meta.json", "vocab.json"))
     except FileNotFoundError as exc:
         raise KdtextError(f"{path}: not a finished synthetic set (missing {Path(exc.filename).name})") from None
     except OSError as exc:

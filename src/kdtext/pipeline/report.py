@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from typing import Any, Callable
 
 from .charts import SVG, curve_panel, nice_ticks, wrap
 from .report_trust import calibration_html, paired_html, paired_lines, per_class_html, reference_verdict, speed_html
@@ -97,16 +97,32 @@ TABLE_NOTE = (
 )
 
 
-def terminal_table(report: dict[str, Any]) -> str:
-    results = report["results"]
-    rows = table_rows(results)
+def text_table(rows: list[list[str]], left: int = 1) -> list[str]:
+    """``rows`` (the first one the header) as aligned lines for a terminal: the first ``left``
+    columns flush left, the others (figures) flush right, a rule under the header."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
-        lines.append("  ".join(cells))
+        cells = [c.ljust(w) for c, w in zip(row[:left], widths)] + [c.rjust(w) for c, w in zip(row[left:], widths[left:])]
+        lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def html_table(rows: list[list[str]], row_class: Callable[[list[str]], str] | None = None) -> str:
+    """``rows`` (the first one the header) as an HTML table that scrolls sideways on a narrow
+    screen; ``row_class(row)`` may give a body row a class."""
+    table = "<div class=scroll><table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0]) + "</tr>"
+    for row in rows[1:]:
+        name = row_class(row) if row_class else ""
+        table += (f"<tr class={name}>" if name else "<tr>") + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+    return table + "</table></div>"
+
+
+def terminal_table(report: dict[str, Any]) -> str:
+    results = report["results"]
+    lines = text_table(table_rows(results))
     gap = results.get("gap_recovered")
     lines.append("")
     lines.append(f"gap recovered by distillation: {_pct(gap)} of the teacher-baseline accuracy gap")
@@ -235,11 +251,7 @@ def html_report(report: dict[str, Any]) -> str:
     """A self-contained HTML page (no external assets) for a run's report; it reads on
     a phone (the tables scroll sideways, the charts scale) and on a wide screen."""
     results = report["results"]
-    rows = table_rows(results)
-    table = "<div class=scroll><table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0]) + "</tr>"
-    for row in rows[1:]:
-        table += "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-    table += "</table></div>"
+    table = html_table(table_rows(results))
     gap = results.get("gap_recovered")
     reduction = error_reduction(results)
     if gap is None:  # the teacher is no better than the baseline on test: there is no gap to speak of

@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from ..errors import ConfigError, KdtextError
 from ..io import atomic_write, read_json, replace_directory, write_json
 from .config import FIELDS, RunConfig
 from .runner import StageContext, fingerprint
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 #: Augmenter parameters that ``--strength`` sets: the per-word change probabilities.
 STRENGTH_PARAMS = ("p_mask", "p_pos")
@@ -236,6 +239,15 @@ class Sweep:
         self.cells = plan_cells(self.config, spec)
         self.manifest: dict[str, Any] = {}
         self._sources: dict[str, Any] = {}  # code_identity's cache of source hashes
+        self._splits: dict[str, "Dataset"] = {}
+
+    def split(self, name: str) -> "Dataset":
+        """The run's ``dev`` or ``test`` split (every cell is scored on them), read once."""
+        from .artifacts import split_of
+
+        if name not in self._splits:
+            self._splits[name] = split_of(self.run_dir, name)
+        return self._splits[name]
 
     def log(self, message: str) -> None:
         if not self.quiet:
@@ -348,7 +360,6 @@ class Sweep:
 
     def _run_cell(self, cell: Cell, print_: str, folder: Path) -> dict[str, Any]:
         from ..students import load_student
-        from .artifacts import split_of
         from .stages.augment import stage_augment
         from .stages.label import stage_label
         from .stages.students import stage_distilled
@@ -376,7 +387,7 @@ class Sweep:
             model = folders["distilled"] / "model"
         student = load_student(model)
         for split in ("dev", "test"):
-            data = split_of(self.run_dir, split)
+            data = self.split(split)
             space = data.label_space
             probs = np.asarray(student.predict_proba(data.texts), np.float32)
             with atomic_write(partial / f"{split}.npy", "wb") as handle:
@@ -452,9 +463,8 @@ def summarise(sweep: Sweep, records: list[dict[str, Any]]) -> dict[str, Any]:
     whether a winner chosen on dev holds on data that did not choose it.
     """
     from ..metrics import correct_mask, dev_metric_name, mcnemar
-    from .artifacts import split_of
 
-    splits = {name: split_of(sweep.run_dir, name) for name in ("dev", "test")}
+    splits = {name: sweep.split(name) for name in ("dev", "test")}
     multilabel = splits["dev"].label_space.multilabel
     metric = dev_metric_name(multilabel)
     groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}

@@ -7,7 +7,7 @@ import html
 from typing import Any
 
 from .charts import line_chart
-from .report import STYLE
+from .report import STYLE, html_table, text_table
 from .report_trust import noise_word, p_text
 
 
@@ -72,14 +72,7 @@ def _what(row: dict[str, Any]) -> str:
 
 
 def terminal_table(summary: dict[str, Any]) -> str:
-    rows = table_rows(summary)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        lines.append("  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(row[2:], widths[2:])]).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines + [""] + verdict_lines(summary))
+    return "\n".join(text_table(table_rows(summary), left=2) + [""] + verdict_lines(summary))
 
 
 def _curves(summary: dict[str, Any], split: str) -> str:
@@ -109,12 +102,7 @@ def _curves(summary: dict[str, Any], split: str) -> str:
 
 def html_page(summary: dict[str, Any]) -> str:
     """``sweep.html``: self-contained, readable on a phone (the table scrolls, the charts scale)."""
-    rows = table_rows(summary)
-    table = "<div class=scroll><table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0]) + "</tr>"
-    for row in rows[1:]:
-        style = ' class=best' if row[0].startswith("best") else ""
-        table += f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-    table += "</table></div>"
+    table = html_table(table_rows(summary), lambda row: "best" if row[0].startswith("best") else "")
     verdict = "".join(f"<p>{html.escape(line[0].upper() + line[1:])}.</p>" for line in verdict_lines(summary))
     grid = summary.get("grid", {})
     seeds = sorted({c["seed"] for c in summary["cells"]})

@@ -169,7 +169,8 @@ def train_textcat(
             log(f"step {result.steps}: loss {loss:.4f}, dev {result.dev_metric} {score:.4f}")
         if score > result.best_dev_score:
             result.best_dev_score, result.best_step = score, result.steps
-            best_weights = component.model.to_bytes()
+            if settings.patience:  # patience 0 keeps the last weights: no snapshot to restore
+                best_weights = component.model.to_bytes()
             evals_since_best = 0
             return False
         evals_since_best += 1
@@ -204,10 +205,10 @@ def train_textcat(
             evaluate()
     finally:
         bar.close()
-    if not settings.patience and result.curve:  # no selection: the last weights are the kept ones
-        result.best_step, result.best_dev_score = result.curve[-1]["step"], result.curve[-1]["dev_score"]
-    elif best_weights is not None:
+    if best_weights is not None:
         component.model.from_bytes(best_weights)
+    elif not settings.patience and result.curve:  # no selection: the last weights are the kept ones
+        result.best_step, result.best_dev_score = result.curve[-1]["step"], result.curve[-1]["dev_score"]
     result.train_seconds = time.perf_counter() - start
     result.epochs = result.steps / steps_per_epoch
     say(stop_message(result, settings, label))

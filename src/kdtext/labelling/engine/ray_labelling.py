@@ -191,9 +191,12 @@ class ActorPool:
         self.actors: dict[int, Any] = {}  # every live actor, loaded or not
         self.loading: dict[Any, int] = {}  # ready() ref -> actor
         self.loaded: set[int] = set()
-        self.held: dict[int, list[Any]] = defaultdict(list)  # actor -> its task refs
         self.tasks: dict[Any, tuple[int, int]] = {}  # task ref -> (actor, block)
         self.lost = self.retried = self.started = 0
+
+    def _held(self, actor: int) -> list[Any]:
+        """The refs of the blocks given to ``actor`` whose results have not been taken."""
+        return [ref for ref, (holder, _) in self.tasks.items() if holder == actor]
 
     def _start(self) -> None:
         handle = self.remote.remote(*self.args)
@@ -206,7 +209,7 @@ class ActorPool:
         self.ray.kill(self.actors.pop(actor), no_restart=True)  # its other refs are no longer waited on
         self.lost += 1
         self.loaded.discard(actor)
-        for ref in self.held.pop(actor, []):
+        for ref in self._held(actor):
             _, block = self.tasks.pop(ref)
             if tries[block] >= self.max_tries:
                 raise KdtextError(
@@ -231,12 +234,11 @@ class ActorPool:
         try:
             while queue or self.tasks:
                 for actor in sorted(self.loaded):
-                    while queue and len(self.held[actor]) < 2:
+                    while queue and len(self._held(actor)) < 2:
                         block = queue.popleft()
                         tries[block] += 1
                         ref = self.actors[actor].label.remote(refs[block])
                         self.tasks[ref] = (actor, block)
-                        self.held[actor].append(ref)
                 done, _ = ray.wait([*self.tasks, *self.loading], num_returns=1, timeout=1.0)
                 if not done:
                     if not self.loaded and time.monotonic() - last_event > self.start_timeout:
@@ -264,7 +266,6 @@ class ActorPool:
                     self.loaded.add(actor)  # loaded: it gets blocks from now on
                     continue
                 self.tasks.pop(ref)
-                self.held[actor].remove(ref)
                 take(result)
         finally:
             for handle in self.actors.values():
@@ -379,6 +380,8 @@ def label_on_ray(
             nonlocal rows_returned, n_computed, n_truncated, unique_reps, batch_tokens
             idx = np.asarray(batch["idx"], dtype=np.int64)
             rows_returned += len(idx)
+            if bar is not None:
+                bar.update(len(idx))
             if got[idx].any():
                 return  # a block delivered twice: same labels, keep the first
             got[idx] = True
@@ -411,7 +414,7 @@ def label_on_ray(
 
             bar = tqdm(total=u, unit="ex", desc="labelling on Ray", file=sys.stderr, leave=False)
         try:
-            figures.update(pool.run(tables, lambda batch: (take(batch), bar.update(len(batch["idx"])) if bar else None)))
+            figures.update(pool.run(tables, take))
         finally:
             if bar is not None:
                 bar.close()

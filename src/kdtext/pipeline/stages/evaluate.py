@@ -89,7 +89,7 @@ def stage_evaluate(ctx: StageContext) -> dict[str, Any]:
     """Test figures of the four models, their predictions (``predictions/<model>.npy``) and paired tests."""
     from ...base import directory_size
     from ...io import atomic_write, write_json
-    from ...metrics import agreement, classification_metrics, correct_mask, mcnemar, trust_figures
+    from ...metrics import agreement, correct_mask, mcnemar, prediction_figures
     from ...students import load_student
     from ...students.reference import ReferenceClassifier
 
@@ -108,8 +108,7 @@ def stage_evaluate(ctx: StageContext) -> dict[str, Any]:
     for name in models:
         with atomic_write(ctx.out / "predictions" / f"{name}.npy", "wb") as handle:
             np.save(handle, probs[name])
-        figures = classification_metrics(test.targets, probs[name], space.labels, space.multilabel)
-        figures.update(trust_figures(test.targets, probs[name], space.multilabel))
+        figures = prediction_figures(test.targets, probs[name], space.labels, space.multilabel)
         figures["agreement_with_teacher"] = agreement(probs[name], probs["teacher"], space.multilabel)
         figures["docs_per_second"] = speed["docs_per_second"][name]
         figures["size_bytes"] = directory_size(folders[name])

@@ -81,14 +81,13 @@ def stage_baseline(ctx: StageContext) -> dict[str, Any]:
 def stage_distilled(ctx: StageContext) -> dict[str, Any]:
     # read off disk as the student uses it: a transfer set of a million examples costs no more memory than one of ten thousand
     transfer = transfer_of(ctx.runner.run_dir, ctx.config.lang, augment=ctx.input("augment"), label=ctx.input("label"))
-    ctx.log(f"training on {len(split(ctx, 'train')):,} gold + {len(transfer):,} teacher-labelled examples")
+    train = split(ctx, "train")
+    ctx.log(f"training on {len(train):,} gold + {len(transfer):,} teacher-labelled examples")
     from ...students import fit_student, save_student
 
     student = _new_student(ctx, from_teacher=True)
     student.progress_label = "distilled student"
-    result = fit_student(
-        student, split(ctx, "train"), split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed, name=ctx.config.student
-    )
+    result = fit_student(student, train, split(ctx, "dev"), transfer if len(transfer) else None, seed=ctx.config.seed, name=ctx.config.student)
     save_student(student, ctx.out / "model", name=ctx.config.student, figures=result)
     return _jsonable(result.as_dict())
 
